@@ -1,0 +1,66 @@
+"""The ``disac`` command: one entry point for data generation, training, evaluation and the ROS graph.
+
+Each subcommand lives in its own module and registers itself through ``add_parser``; heavy
+imports (torch, Genesis, rclpy) happen only inside the subcommand that needs them, so
+``disac --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (subcommand, module, one-line help). Modules expose add_arguments(parser) and run(args) -> int.
+SUBCOMMANDS = [
+    ("info", "disac_ros.commands.info", "show versions, compute device and whether the messages load"),
+    ("demo", "disac_ros.commands.demo", "the main job on the embedded default (what `make demo` runs)"),
+]
+
+EPILOG = """\
+typical workflow:
+  disac info                                  check the environment
+  make demo                                   the main job on the embedded default
+
+Every command reads its defaults from config/ (YAML) and accepts --help.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="disac",
+        description="LLM-DiSAC on ROS 2: distributed RF-visual sensing with LLM-decoded semantic communication.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module, help_text in SUBCOMMANDS:
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from disac_ros import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the process exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(args._module).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``disac`` command line (see :mod:`disac_ros.cli`)."""

@@ -1,0 +1,19 @@
+"""pip metadata for disac_ros; ROS 2 users build the same package with colcon (see README).
+
+The exact, tested versions are pinned in requirements.txt, which scripts/bootstrap.sh installs.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="disac_ros",
+    version="0.1.0",
+    description="LLM-DiSAC distributed RF-visual sensing and semantic communication on ROS 2",
+    license="Apache-2.0",
+    python_requires="==3.11.*",
+    packages=find_packages(include=["disac_ros", "disac_ros.*"]),
+    install_requires=[
+        "numpy", "pyyaml", "torch", "torchvision", "transformers", "peft", "timm", "gguf",
+        "genesis-world", "rosbags", "h5py", "safetensors", "tqdm", "matplotlib",
+    ],
+    entry_points={"console_scripts": ["disac = disac_ros.cli:main"]},
+)

@@ -1,0 +1,58 @@
+"""Set-up, command line and style: the project's own tooling keeps its promises."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_disac_help_lists_commands():
+    out = subprocess.run([sys.executable, "-m", "disac_ros.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: disac" in out.stdout
+    assert "info" in out.stdout
+
+
+def test_disac_info_finds_messages():
+    out = subprocess.run([sys.executable, "-m", "disac_ros.cli", "info", "--json"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert '"messages": "ok' in out.stdout
+
+
+def test_disac_without_command_fails_with_help():
+    out = subprocess.run([sys.executable, "-m", "disac_ros.cli"], capture_output=True, text=True)
+    assert out.returncode == 2 and "usage: disac" in out.stdout
+
+
+def test_second_bootstrap_is_a_fast_no_op():
+    stamps = sorted((ROOT / ".venv").glob(".bootstrap-*")) + sorted((ROOT / ".ws").glob(".bootstrap-*"))
+    assert stamps, "bootstrap stamps missing: was the environment set up by scripts/bootstrap.sh?"
+    before = {p: p.stat().st_mtime_ns for p in stamps + [ROOT / ".venv" / "env.sh"]}
+    start = time.monotonic()
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap.sh")], capture_output=True, text=True)
+    elapsed = time.monotonic() - start
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "" and out.stderr == "", "a second run must not redo any step"
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    assert elapsed < 10, f"no-op bootstrap took {elapsed:.1f} s"
+
+
+def test_bootstrap_rejects_wrong_python(tmp_path):
+    fake = tmp_path / "python3.10"
+    fake.write_text("#!/bin/sh\necho 3.10\n")
+    fake.chmod(0o755)
+    # --force skips the "already set up" shortcut so the checks run; a wrong Python must stop it at once.
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap.sh"), "--force"], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHON=str(fake)))
+    assert out.returncode == 1
+    assert "is Python 3.10" in out.stderr and "3.11" in out.stderr
+    assert "installing" not in out.stdout
+
+
+def test_ruff_style_and_docstrings():
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "disac_ros", "test", "scripts/disac"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
