@@ -13,12 +13,16 @@ import sys
 # (subcommand, module, one-line help). Modules expose add_arguments(parser) and run(args) -> int.
 SUBCOMMANDS = [
     ("info", "disac_ros.commands.info", "show versions, compute device and whether the messages load"),
+    ("generate", "disac_ros.commands.generate", "render the Genesis scene and write the RF-visual dataset"),
+    ("inspect", "disac_ros.commands.inspect", "summarise a dataset and draw a contact sheet of one frame"),
     ("demo", "disac_ros.commands.demo", "the main job on the embedded default (what `make demo` runs)"),
 ]
 
 EPILOG = """\
 typical workflow:
   disac info                                  check the environment
+  disac generate --preset smoke --out data/smoke   render a dataset (resumable)
+  disac inspect data/smoke                    summary and contact sheet (PNG)
   make demo                                   the main job on the embedded default
 
 Every command reads its defaults from config/ (YAML) and accepts --help.
@@ -60,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (ValueError, FileNotFoundError) as exc:  # bad input: say what, not a traceback
+        print(f"disac {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

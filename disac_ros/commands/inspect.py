@@ -1,0 +1,105 @@
+"""``disac inspect``: summarise a dataset and draw every device's view of one frame (like the paper's Fig. 4)."""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", help="dataset directory written by `disac generate`")
+    parser.add_argument("--sequence", type=int, default=0)
+    parser.add_argument("--frame", type=int, default=None, help="frame within the sequence (default: the frame "
+                        "where the most targets are visible)")
+    parser.add_argument("--png", default=None, help="contact sheet path (default: DATA/contact_sheet.png)")
+
+
+def summary(manifest: dict) -> str:
+    c = manifest["counts"]
+    lines = [f"{c['sequences']} sequences, {c['frames']} frames, {c['devices']} devices, {c['targets']} targets "
+             f"-> {c['device_target_samples']} device-target samples",
+             "splits (sequences): " + ", ".join(f"{k} {len(v)}" for k, v in manifest["splits"].items()),
+             "class balance: " + ", ".join(f"{k} {v}" for k, v in manifest["class_balance"].items()),
+             "visible fraction per device:"]
+    for dev, vis in manifest["visibility"].items():
+        lines.append(f"  {dev}: " + ", ".join(f"{t} {v:.0%}" for t, v in vis.items()))
+    r = manifest["radar"]
+    lines.append(f"radar: f_c {r['carrier_frequency'] / 1e9:g} GHz, F_s {r['sampling_frequency'] / 1e6:g} MHz, "
+                 f"PRI {r['pulse_repetition_interval'] * 1e6:g} us, K_t {r['chirp_slope']:.3g} Hz/s, "
+                 f"{r['array_rows']}x{r['array_cols']} antennas, {r['num_chirps']} chirp(s), "
+                 f"{r['num_samples']} samples")
+    lines.append("normalisation x_n = (x - offset) / scale: " + ", ".join(
+        f"{k} ({v['offset']:.4g}, {v['scale']:.4g})" for k, v in manifest["normalization"].items()))
+    t = manifest["timing"]
+    lines.append(f"generation: {t['frames_generated']} frames in {t['generation_seconds']:.1f} s")
+    return "\n".join(lines)
+
+
+def contact_sheet(root: Path, manifest: dict, sequence: int, frame: int | None, png: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from disac_ros.data.store import ChunkReader
+
+    reader = ChunkReader(root)
+    chunks = [c for c in manifest["chunks"] if c["sequence"] == sequence]
+    if not chunks:
+        raise ValueError(f"sequence {sequence} not in the dataset (0..{manifest['counts']['sequences'] - 1})")
+    if frame is None:  # the frame where the most targets are seen
+        best = max(((c["chunk"], i, int(reader.file(sequence, c["chunk"])["visible"][i].sum()))
+                    for c in chunks for i in range(c["frames"])), key=lambda x: x[2])
+        chunk, i = best[:2]
+    else:
+        offset = 0
+        for c in chunks:
+            if frame < offset + c["frames"]:
+                chunk, i = c["chunk"], frame - offset
+                break
+            offset += c["frames"]
+        else:
+            raise ValueError(f"frame {frame} beyond sequence {sequence}")
+    f = reader.file(sequence, chunk)
+    devices, targets = manifest["devices"], manifest["targets"]
+    cols = min(2, len(devices))
+    rows = math.ceil(len(devices) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 5 * rows), squeeze=False)
+    colors = plt.cm.tab10(np.arange(len(targets)))
+    for k, (ax, dev) in enumerate(zip(axes.flat, devices, strict=False)):
+        ax.imshow(f["image"][i, k])
+        role = "aggregation center" if dev["aggregation_center"] else "collaborator"
+        ax.set_title(f"({chr(97 + k)}) position {k + 1}: {dev['id']} ({role})", fontsize=9)
+        ax.axis("off")
+        for n, tgt in enumerate(targets):
+            d, az, pitch, v = f["labels"][i, k, n]
+            if not f["visible"][i, k, n]:
+                ax.text(2, 10 + 12 * n, f"{tgt['type']}: hidden", color=colors[n], fontsize=7,
+                        bbox={"facecolor": "white", "alpha": 0.6, "pad": 1})
+                continue
+            x0, y0, x1, y1 = f["bbox"][i, k, n]
+            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colors[n], lw=1.5))
+            ax.text(x0, max(y0 - 2, 0), f"{tgt['type']} d={d:.1f}m az={math.degrees(az):.0f}° "
+                    f"pi={math.degrees(pitch):.0f}° v={v:.1f}m/s", color="white", fontsize=6,
+                    bbox={"facecolor": colors[n], "alpha": 0.7, "pad": 1})
+    for ax in list(axes.flat)[len(devices):]:
+        ax.axis("off")
+    t = f["time"][i]
+    fig.suptitle(f"{root.name}: sequence {sequence}, frame {int(f['frame_index'][i])} (t = {t:.2f} s)")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return png
+
+
+def run(args: argparse.Namespace) -> int:
+    from disac_ros.data.store import load_manifest
+
+    root = Path(args.data)
+    manifest = load_manifest(root)
+    print(summary(manifest))
+    png = contact_sheet(root, manifest, args.sequence, args.frame, Path(args.png or root / "contact_sheet.png"))
+    print(f"contact sheet: {png}")
+    return 0

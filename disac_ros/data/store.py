@@ -1,0 +1,115 @@
+"""On-disk format of a generated dataset, readable without Genesis (h5py + json only).
+
+Layout of a dataset directory::
+
+    generation.json              config and its digest, written first; a resumed run must match it
+    seq_0000/chunk_0000.h5       one HDF5 file per chunk of frames, written to a temporary name and
+    seq_0000/chunk_0001.h5       renamed when complete, so a file with this name is always whole
+    ...
+    manifest.json                written last: counts, class balance, normalisation, splits, checksums
+
+Datasets of one chunk file (F frames, D devices, N targets, C chirps, A antennas, S samples):
+
+    time             float64 [F]                 seconds since the sequence start
+    frame_index      int32   [F]                 frame number within the sequence
+    image            uint8   [F, D, H, W, 3]     RGB (gzip-compressed, one HDF5 chunk per image)
+    echo             complex64 [F, D, N, C, A, S] radar echo R_{k,n} (Eq. 1)
+    visible          bool    [F, D, N]           target has pixels in the device's segmentation
+    bbox             int16   [F, D, N, 4]        x0, y0, x1, y1 in pixels (-1 if invisible)
+    pixels           int32   [F, D, N]           segmented pixel count
+    target_position  float64 [F, N, 3]           world centre of each target [m]
+    target_velocity  float64 [F, N, 3]           world velocity [m/s]
+    labels           float32 [F, D, N, 4]        distance, azimuth, pitch, radial velocity (SI, Eqs. 55-58)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+LABEL_KEYS = ("distance", "azimuth", "pitch", "radial_velocity")
+FORMAT_VERSION = 1
+
+
+def chunk_path(root: Path, sequence: int, chunk: int) -> Path:
+    return Path(root) / f"seq_{sequence:04d}" / f"chunk_{chunk:04d}.h5"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    """Write JSON so that ``path`` either keeps its old content or has the complete new one."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
+    os.replace(tmp, path)
+
+
+def write_chunk(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> None:
+    """Write one chunk file atomically: a temporary file, fsync, then rename."""
+    import h5py
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    with h5py.File(tmp, "w") as f:
+        for key, value in arrays.items():
+            if key == "image":
+                f.create_dataset(key, data=value, compression="gzip", compression_opts=4,
+                                 chunks=(1, 1, *value.shape[2:]))
+            elif value.ndim >= 2:
+                f.create_dataset(key, data=value, compression="gzip", compression_opts=4)
+            else:
+                f.create_dataset(key, data=value)
+        f.attrs.update({k: v for k, v in attrs.items()})
+        f.flush()
+        os.fsync(f.id.get_vfd_handle())
+    os.replace(tmp, path)
+
+
+class ChunkReader:
+    """Lazy reader of chunk files; keeps a few files open (one per DataLoader worker process)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self._open: dict[Path, object] = {}
+        self._pid = os.getpid()
+
+    def file(self, sequence: int, chunk: int):
+        import h5py
+
+        if os.getpid() != self._pid:  # forked into a DataLoader worker: h5py handles must not be shared
+            self._open, self._pid = {}, os.getpid()
+        path = chunk_path(self.root, sequence, chunk)
+        if path not in self._open:
+            if len(self._open) > 8:
+                for f in self._open.values():
+                    f.close()
+                self._open = {}
+            try:
+                self._open[path] = h5py.File(path, "r")
+            except OSError as exc:
+                raise OSError(f"cannot read {path}: {exc}; re-run `disac generate` on this directory "
+                              "to regenerate missing or corrupt chunks") from exc
+        return self._open[path]
+
+    def __getstate__(self):
+        return {"root": self.root, "_open": {}, "_pid": -1}
+
+
+def load_manifest(root: str | Path) -> dict:
+    path = Path(root) / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{root} has no manifest.json: it is not a complete dataset "
+                                f"(run `disac generate --out {root}` to finish it)")
+    manifest = json.loads(path.read_text())
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ValueError(f"{path}: format_version {manifest.get('format_version')} is not {FORMAT_VERSION}")
+    return manifest

@@ -1,0 +1,32 @@
+"""Invalid scene configs fail before anything is rendered, with a message naming the field."""
+from __future__ import annotations
+
+import pytest
+
+from disac_ros.config import PRESETS, load_scene
+
+
+@pytest.mark.parametrize("preset", [None, *PRESETS])
+def test_shipped_configs_are_valid(preset):
+    cfg = load_scene(preset=preset)
+    assert cfg.devices[0].id == cfg.center.id
+    assert {t.type for t in cfg.targets} == {"car", "dog", "drone"}
+    assert len(cfg.devices) == 4
+
+
+@pytest.mark.parametrize("override, field", [
+    ({"devices": []}, "devices"),
+    ({"targets": [{"type": "car", "speed": -1.0}]}, "speed"),
+    ({"targets": [{"type": "tank", "speed": 1.0}]}, "type"),
+    ({"devices": [{"id": "device_0", "position": [500.0, 0.0, 5.0]}]}, "devices[0].position"),
+    ({"camera": {"width": 0}}, "width"),
+    ({"radar": {"chirp_bandwidth": 90e6}}, "chirp_bandwidth"),
+])
+def test_invalid_config_names_the_field(override, field):
+    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        load_scene(preset="smoke", overrides=override)
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown preset"):
+        load_scene(preset="huge")
