@@ -81,7 +81,7 @@ def contact_sheet(root: Path, manifest: dict, sequence: int, frame: int | None, 
             x0, y0, x1, y1 = f["bbox"][i, k, n]
             ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color=colors[n], lw=1.5))
             ax.text(x0, max(y0 - 2, 0), f"{tgt['type']} d={d:.1f}m az={math.degrees(az):.0f}° "
-                    f"pi={math.degrees(pitch):.0f}° v={v:.1f}m/s", color="white", fontsize=6,
+                    f"pitch={math.degrees(pitch):.0f}° v={v:.1f}m/s", color="white", fontsize=6,
                     bbox={"facecolor": colors[n], "alpha": 0.7, "pad": 1})
     for ax in list(axes.flat)[len(devices):]:
         ax.axis("off")
