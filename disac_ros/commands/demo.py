@@ -14,16 +14,18 @@ from disac_ros.config import PRESETS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=PRESETS, default="default", help="dataset size")
-    parser.add_argument("--data", default=None, help="dataset directory (default: data/<preset>); "
-                        "an existing complete one is re-used, an unfinished one resumed")
+    parser.add_argument("--data", default=None, help="dataset directory (default: data/<preset>-<config digest>, "
+                        "so an edited config gets a new dataset); a complete one is re-used, an unfinished one resumed")
 
 
 def run(args: argparse.Namespace) -> int:
     from disac_ros.commands import generate, info, inspect
+    from disac_ros.config import load_scene
+    from disac_ros.data.generate import config_digest
 
     print("== environment ==")
     info.run(argparse.Namespace(json=False))
-    data = Path(args.data or f"data/{args.preset}")
+    data = Path(args.data or f"data/{args.preset}-{config_digest(load_scene(preset=args.preset))[:8]}")
     print(f"\n== dataset ({args.preset} preset) -> {data} ==")
     generate.run(argparse.Namespace(preset=args.preset, config=None, out=str(data), seed=None, backend="auto",
                                     no_progress=False))

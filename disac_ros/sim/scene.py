@@ -8,8 +8,8 @@ plus, from Genesis' entity segmentation, which pixels belong to which target. A 
 (occluded by an obstacle or another target, or outside the view) is invisible in that view.
 
 Models: the car is a one-link URDF of boxes and cylinders written by this module; the dog is Genesis' Unitree
-Go2 with its meshes decimated to ~5 % (about 15 k faces instead of 400 k, the full meshes make llvmpipe
-rendering several times slower and are invisible at these resolutions) and posed standing; the drone is the
+Go2 with its meshes decimated (23 k faces instead of 400 k: the full meshes make llvmpipe rendering several
+times slower, and the detail is invisible at these resolutions) and posed standing; the drone is the
 Crazyflie cf2x scaled up. Each model is scaled to ``motion.TARGET_SIZE`` x the target's ``scale``, and
 ``set_targets`` positions the centre of its bounding box, the label reference point, with +x along the heading.
 Generated assets are cached under ``$XDG_CACHE_HOME/disac_ros``.
@@ -189,7 +189,7 @@ class GenesisScene:
         )
         kin = gs.materials.Kinematic
         w = cfg.world
-        scene.add_entity(gs.morphs.Plane(plane_size=tuple(w.size), tile_size=(4.0, 4.0)),
+        scene.add_entity(gs.morphs.Plane(plane_size=tuple(w.size), tile_size=(4.0, 4.0)), material=kin(),
                          surface=gs.surfaces.Rough(color=_GROUND))
         for i, ob in enumerate(cfg.obstacles):
             x, y = ob.position
