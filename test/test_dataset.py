@@ -105,6 +105,20 @@ def test_same_seed_same_data_and_resume_equals_uninterrupted(cfg, scene, dataset
             np.testing.assert_array_equal(a[path][key], b[path][key], err_msg=f"{path}:{key}")
 
 
+def test_corrupt_chunk_is_detected_and_regenerated(cfg, scene, dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    victim = copy / store.load_manifest(copy)["chunks"][1]["path"]
+    victim.write_bytes(victim.read_bytes()[:1000])  # truncated, as by a full disk
+    gen = Generator(cfg, copy, scene=scene)
+    assert gen.missing_chunks() == [(0, 1)]
+    assert not (copy / "manifest.json").exists(), "an incomplete directory must not keep a manifest"
+    gen.run(progress=False)
+    assert victim.read_bytes() == (dataset / victim.relative_to(copy)).read_bytes()
+
+
 def test_other_config_cannot_resume_into_the_directory(cfg, dataset):
     other = load_scene(preset="smoke", overrides={"seed": cfg.seed + 1})
     with pytest.raises(ValueError, match="another config"):

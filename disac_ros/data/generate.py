@@ -87,8 +87,24 @@ class Generator:
                                           "format_version": store.FORMAT_VERSION})
 
     def missing_chunks(self) -> list[tuple[int, int]]:
-        return [(s, c) for s in range(self.cfg.dataset.sequences) for c in range(self.chunks_per_sequence)
-                if not store.chunk_path(self.out, s, c).exists()]
+        """Chunks to (re)generate: absent ones, and ones whose checksum no longer matches the manifest."""
+        manifest = self.out / "manifest.json"
+        expected = {}
+        if manifest.exists():
+            expected = {c["path"]: c["sha256"] for c in json.loads(manifest.read_text()).get("chunks", [])}
+        todo = []
+        for s in range(self.cfg.dataset.sequences):
+            for c in range(self.chunks_per_sequence):
+                path = store.chunk_path(self.out, s, c)
+                rel = str(path.relative_to(self.out))
+                if path.exists() and rel in expected and store.sha256_file(path) != expected[rel]:
+                    log.warning("%s is corrupt (checksum mismatch): regenerating it", path)
+                    path.unlink()
+                if not path.exists():
+                    todo.append((s, c))
+        if todo and manifest.exists():
+            manifest.unlink()  # the directory is incomplete until the missing chunks are back
+        return todo
 
     @property
     def scene(self):
