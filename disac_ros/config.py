@@ -210,3 +210,88 @@ def load_scene(path: str | Path | None = None, preset: str | None = None,
     if overrides:
         data = _deep_merge(data, overrides)
     return SceneConfig.model_validate(data)
+
+
+# --- models and training (paper Sec. IV and V-A) ------------------------------------------------------
+
+#: The paper's schemes (Table III) as (modality, multi_device, lossless channel).
+SCHEMES: dict[str, tuple[str, bool, bool]] = {
+    "sm-sd-rf": ("rf", False, False),
+    "sm-sd-cv": ("cv", False, False),
+    "mm-sd": ("both", False, False),
+    "sm-md-rf": ("rf", True, False),
+    "sm-md-cv": ("cv", True, False),
+    "llm-disac": ("both", True, False),
+    "llm-disac-lossless": ("both", True, True),
+}
+
+
+class ModelConfig(_Strict):
+    """Sizes of RVFN, LSTN and TRAM. ``L_*`` are sequence lengths, ``d_*`` feature widths."""
+
+    scheme: Literal[tuple(SCHEMES)] = "llm-disac"
+    visual_backbone: str = "convnext_atto"
+    L_sf: int = Field(8, ge=1, description="multimodal feature length (RVFN output)")
+    d_sf: int = Field(32, ge=4, description="multimodal feature width")
+    L_se: int = Field(4, ge=1, description="semantic code length (L_se << L_sf)")
+    d_se: int = Field(8, ge=1, description="semantic code width (d_se << d_sf)")
+    rf_channels: tuple[int, int, int] = (8, 16, 32)
+    fusion_heads: int = Field(4, ge=1)
+    decoder: Literal["llama", "gpt2", "lstm", "gru"] = "llama"
+    decoder_path: str | None = Field(None, description="local Hugging Face causal-LM directory; None: SmolLM2")
+    decoder_layers: int = Field(4, ge=1, description="leading LLM layers kept")
+    lora_r: int = Field(8, ge=1)
+    lora_layers: int = Field(4, ge=1, description="LoRA on this many last kept layers")
+    tram_layers: int = Field(2, ge=1)
+    tram_heads: int = Field(4, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    num_classes: int = Field(len(CLASSES), ge=2)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> ModelConfig:
+        if self.L_se * self.d_se % 2:
+            raise ValueError("model.L_se * model.d_se must be even (pairs of values form one complex symbol)")
+        if self.L_se > self.L_sf or self.d_se > self.d_sf:
+            raise ValueError("model.L_se/d_se must not exceed L_sf/d_sf: the code compresses the feature")
+        if self.d_sf % self.fusion_heads or self.d_sf % self.tram_heads:
+            raise ValueError("model.d_sf must be divisible by fusion_heads and tram_heads")
+        if self.lora_layers > self.decoder_layers:
+            raise ValueError("model.lora_layers must not exceed model.decoder_layers")
+        return self
+
+    @property
+    def modality(self) -> str:
+        return SCHEMES[self.scheme][0]
+
+    @property
+    def multi_device(self) -> bool:
+        return SCHEMES[self.scheme][1]
+
+    @property
+    def lossless(self) -> bool:
+        return SCHEMES[self.scheme][2]
+
+
+class TrainConfig(_Strict):
+    seed: int = 0
+    batch_size: int = Field(32, ge=1)
+    epochs_stage1: int = Field(2, ge=1)
+    epochs_stage2: int = Field(2, ge=1)
+    max_steps_per_epoch: int | None = Field(None, ge=1, description="cap for quick runs")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    loss_weights: tuple[float, float, float, float, float] = (50.0, 50.0, 50.0, 50.0, 1.0)
+    uncertainty_loss: bool = Field(False, description="uncertainty-weighted multi-task loss (MMSense) instead")
+    snr_range_db: tuple[float, float] = (0.0, 25.0)
+    num_workers: int = Field(0, ge=0)
+
+
+def load_section(section: str, preset: str | None = None, overrides: dict | None = None):
+    """Model or training config of a preset (``model:`` / ``train:`` in config/presets/<preset>.yaml)."""
+    schema = {"model": ModelConfig, "train": TrainConfig}[section]
+    data: dict = {}
+    if preset:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        data = (yaml.safe_load((CONFIG_DIR / "presets" / f"{preset}.yaml").read_text()) or {}).get(section, {})
+    return schema.model_validate(_deep_merge(data, overrides or {}))
