@@ -20,3 +20,30 @@ def rclpy_context():
     rclpy.init()
     yield
     rclpy.shutdown()
+
+
+@pytest.fixture(scope="session")
+def smoke_cfg():
+    from disac_ros.config import load_scene
+
+    return load_scene(preset="smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_scene(smoke_cfg):
+    """One Genesis scene of the smoke preset for the whole session (building one costs ~20 s warm)."""
+    from disac_ros.sim.scene import GenesisScene
+
+    scene = GenesisScene(smoke_cfg)
+    yield scene
+    scene.close()
+
+
+@pytest.fixture(scope="session")
+def smoke_data(smoke_cfg, smoke_scene, tmp_path_factory):
+    """A generated smoke-preset dataset directory (read-only for tests: copy it before changing it)."""
+    from disac_ros.data.generate import Generator
+
+    root = tmp_path_factory.mktemp("smoke_data")
+    Generator(smoke_cfg, root, scene=smoke_scene).run(progress=False)
+    return root

@@ -15,25 +15,19 @@ from disac_ros.sim.labels import sensing_labels
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def cfg():
-    return load_scene(preset="smoke")
+@pytest.fixture
+def cfg(smoke_cfg):
+    return smoke_cfg
 
 
-@pytest.fixture(scope="module")
-def scene(cfg):
-    from disac_ros.sim.scene import GenesisScene
-
-    s = GenesisScene(cfg)
-    yield s
-    s.close()
+@pytest.fixture
+def scene(smoke_scene):
+    return smoke_scene
 
 
-@pytest.fixture(scope="module")
-def dataset(cfg, scene, tmp_path_factory):
-    root = tmp_path_factory.mktemp("smoke")
-    Generator(cfg, root, scene=scene).run(progress=False)
-    return root
+@pytest.fixture
+def dataset(smoke_data):
+    return smoke_data
 
 
 def _read_all(root):
