@@ -15,6 +15,7 @@ SUBCOMMANDS = [
     ("info", "disac_ros.commands.info", "show versions, compute device and whether the messages load"),
     ("generate", "disac_ros.commands.generate", "render the Genesis scene and write the RF-visual dataset"),
     ("inspect", "disac_ros.commands.inspect", "summarise a dataset and draw a contact sheet of one frame"),
+    ("train", "disac_ros.commands.train", "two-stage distributed training (stage 1 per device, stage 2 at the center)"),
     ("demo", "disac_ros.commands.demo", "the main job on the embedded default (what `make demo` runs)"),
 ]
 
@@ -23,6 +24,7 @@ typical workflow:
   disac info                                  check the environment
   disac generate --preset smoke --out data/smoke   render a dataset (resumable)
   disac inspect data/smoke                    summary and contact sheet (PNG)
+  disac train --data data/smoke --out runs/smoke   stage 1 on every device, hand-over, stage 2 (resumable)
   make demo                                   the main job on the embedded default
 
 Every command reads its defaults from config/ (YAML) and accepts --help.

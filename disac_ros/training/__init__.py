@@ -1,0 +1,1 @@
+"""Two-stage distributed training (paper Sec. IV-E, Algorithm 5) and its checkpoints."""

@@ -1,0 +1,140 @@
+"""Two-stage training on the smoke dataset: learning, hand-over, privacy, resume and checkpoint checks."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from disac_ros.config import load_section
+from disac_ros.data import datasets
+from disac_ros.training import checkpoint, trainer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def model_cfg():
+    return load_section("model", "smoke")
+
+
+@pytest.fixture(scope="module")
+def train_cfg():
+    return load_section("train", "smoke")
+
+
+@pytest.fixture(scope="module")
+def run(smoke_data, tmp_path_factory):
+    """A complete smoke run through the command line: stage 1 on every device, hand-over, stage 2."""
+    from disac_ros.cli import main
+
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--no-progress"]) == 0
+    return out
+
+
+def test_device_model_learns(smoke_data, model_cfg):
+    torch.manual_seed(0)
+    ds = datasets.DeviceTargetDataset(smoke_data, "train", devices=["device_0"])
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=8)))
+    model = trainer.build_device_model(model_cfg, ds.manifest)
+    loss_fn = trainer.SensingLoss()
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
+    snr = torch.full((8,), 25.0)
+
+    def loss():
+        return loss_fn(model(batch["image"], batch["echo"], snr, batch["link_distance"]), batch["labels_norm"],
+                       batch["class_id"])[0]
+
+    model.eval()
+    with torch.no_grad():
+        before = float(loss())
+    model.train()
+    for _ in range(15):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        after = float(loss())
+    assert after < 0.7 * before, f"loss {before:.3f} -> {after:.3f}"
+
+
+def test_run_layout_and_metrics(run):
+    devices = ["device_0", "device_1", "device_2", "device_3"]
+    for d in devices:
+        assert (run / "stage1" / d / "model.safetensors").exists()
+        rows = (run / "stage1" / d / "metrics.csv").read_text().splitlines()
+        assert rows[0].startswith("epoch,train_loss") and len(rows) == 2
+    for d in devices[1:]:
+        codes = load_file(str(run / "handover" / d / "codes.safetensors"))
+        assert codes["codes"].shape[1:] == (4, 8) and torch.isfinite(codes["codes"]).all()
+        assert (run / "handover" / d / "decoder.safetensors").exists()
+    assert (run / "stage2" / "model.safetensors").exists()
+    # The hand-over holds codes and decoder weights only: nothing shaped like an image or an echo.
+    for path in (run / "handover").rglob("*.safetensors"):
+        for name, tensor in load_file(str(path)).items():
+            assert tensor.dim() < 4 or tensor.shape[-1] != 3, f"{path}:{name} looks like image data"
+
+
+def test_stage2_never_reads_collaborators_raw_data(smoke_data, run, model_cfg, train_cfg, monkeypatch, tmp_path):
+    seen = set()
+    real = datasets._Indexed._device_sample
+
+    def spy(self, f, i, k, n):
+        seen.add(self.device_ids[k])
+        return real(self, f, i, k, n)
+
+    monkeypatch.setattr(datasets._Indexed, "_device_sample", spy)
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    shutil.rmtree(out / "stage2")
+    trainer.train_stage2(smoke_data, out, model_cfg, train_cfg, progress=False)
+    assert seen == {"device_0"}, f"stage 2 read raw samples of {sorted(seen)}"
+
+
+def test_resumed_stage2_equals_uninterrupted(smoke_data, run, model_cfg, tmp_path, monkeypatch):
+    cfg = load_section("train", "smoke", {"epochs_stage2": 2})
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        shutil.copytree(run, out)
+        shutil.rmtree(out / "stage2")
+        (out / "run.json").unlink()  # the copied run was made with one stage-2 epoch
+    trainer.train_stage2(smoke_data, a, model_cfg, cfg, progress=False)
+
+    real_fit_save = checkpoint.save_weights
+    calls = {"n": 0}
+
+    def killed_after_first_epoch(model, path, config):
+        real_fit_save(model, path, config)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer, "save_weights", killed_after_first_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train_stage2(smoke_data, b, model_cfg, cfg, progress=False)
+    monkeypatch.setattr(trainer, "save_weights", real_fit_save)
+    trainer.train_stage2(smoke_data, b, model_cfg, cfg, progress=False)
+    wa, wb = load_file(str(a / "stage2" / "model.safetensors")), load_file(str(b / "stage2" / "model.safetensors"))
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=0, msg=k)
+
+
+def test_checkpoint_from_another_config_is_refused(run, model_cfg, smoke_data):
+    other = load_section("model", "smoke", {"d_se": 4})
+    with pytest.raises(ValueError, match="another config"):
+        checkpoint.load_weights(trainer.build_device_model(model_cfg, trainer.store.load_manifest(smoke_data)),
+                                run / "stage1" / "device_0" / "model.safetensors",
+                                trainer.weights_config({"model": other.model_dump(mode="json"),
+                                                        "data_config_digest": "x"}))
+
+
+def test_corrupt_checkpoint_is_a_clear_error(run, model_cfg, smoke_data, tmp_path):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes((run / "stage1" / "device_0" / "model.safetensors").read_bytes()[:200])
+    model = trainer.build_device_model(model_cfg, trainer.store.load_manifest(smoke_data))
+    with pytest.raises(ValueError, match="not a readable safetensors"):
+        checkpoint.load_weights(model, bad, {})
