@@ -264,14 +264,14 @@ def test_bad_inputs_raise(kind, bad, match, llm_decoder):
 
 # --- the baselines and the factory ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("kind, steps, lr", [("gpt2", 10, 3e-3), ("lstm", 10, 3e-3), ("gru", 10, 3e-3),
-                                             ("llama", 6, 1e-3)])
+@pytest.mark.parametrize("kind, steps, lr", [("gpt2", 10, 1e-3), ("lstm", 10, 1e-2), ("gru", 10, 1e-2),
+                                             ("llama", 6, 3e-4)])
 def test_decoders_have_one_interface_and_train(kind, steps, lr, smol):
     torch.manual_seed(0)
-    dec = build_decoder(kind, L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, num_layers=2 if kind == "gpt2" else None,
-                        lora_layers=2 if kind == "llama" else 4).train()
+    dec = build_decoder(kind, L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, num_layers=2, lora_layers=2).train()
+    assert isinstance(dec, {"llama": LLMSemanticDecoder, "gpt2": GPT2SemanticDecoder}.get(kind, RNNSemanticDecoder))
     code, snr, dist = torch.randn(8, L_SE, D_SE), torch.linspace(0, 25, 8), torch.full((8,), 40.0)
-    target = torch.randn(8, L_SF, D_SF)
+    target = (code.flatten(1) @ torch.randn(L_SE * D_SE, L_SF * D_SF)).view(8, L_SF, D_SF) / (L_SE * D_SE) ** 0.5
     opt = torch.optim.Adam([p for p in dec.parameters() if p.requires_grad], lr=lr)
     losses = []
     for _ in range(steps):
@@ -282,7 +282,7 @@ def test_decoders_have_one_interface_and_train(kind, steps, lr, smol):
         loss.backward()
         opt.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.9 * losses[0], losses
+    assert sum(losses[-2:]) / 2 < 0.9 * losses[0], losses
 
 
 def test_gpt2_baseline_is_a_random_gpt2_and_rnn_uses_the_channel_numbers():

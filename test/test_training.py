@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -138,3 +139,15 @@ def test_corrupt_checkpoint_is_a_clear_error(run, model_cfg, smoke_data, tmp_pat
     model = trainer.build_device_model(model_cfg, trainer.store.load_manifest(smoke_data))
     with pytest.raises(ValueError, match="not a readable safetensors"):
         checkpoint.load_weights(model, bad, {})
+
+
+def test_evaluate_run_reports_every_metric(smoke_data, run):
+    result = trainer.evaluate_run(smoke_data, run, "test", snr_db=10.0)
+    n = result["samples"]
+    assert n == len(result["rows"]) == 4 * 3  # one test sequence: 4 frames x 3 targets
+    for part in ("aggregated", "center_only"):
+        assert set(result[part]) == {"accuracy", *(f"{m}_{p}" for m in ("nmse_db", "rmse") for p in
+                                                   ("distance", "azimuth", "pitch", "radial_velocity"))}
+        assert all(np.isfinite(v) for v in result[part].values())
+    row = result["rows"][0]
+    assert row["true_class"] in ("car", "dog", "drone") and len(row["pred"]) == 4

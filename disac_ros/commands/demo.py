@@ -1,34 +1,92 @@
 """``disac demo``: the main job on the embedded default, run by ``make demo``.
 
-Today it generates (or re-uses) the default-preset dataset with Genesis and the radar model, and
-draws every device's view of one frame with ground truth; later stages (training, the live ROS
-graph) join as they land.
+Generates (or re-uses) the default-preset dataset with Genesis and the radar model, trains (or resumes, or
+re-uses) the two-stage LLM-DiSAC model on it, and evaluates it on the test split: estimated vs true target
+states, accuracy and NMSE with and without the collaborators, and where the outputs are. The live ROS graph
+joins it when it lands.
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 from pathlib import Path
 
 from disac_ros.config import PRESETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", choices=PRESETS, default="default", help="dataset size")
+    parser.add_argument("--preset", choices=PRESETS, default="default", help="dataset and model size")
     parser.add_argument("--data", default=None, help="dataset directory (default: data/<preset>-<config digest>, "
                         "so an edited config gets a new dataset); a complete one is re-used, an unfinished one resumed")
+    parser.add_argument("--run", default=None, help="training run directory (default: runs/<preset>-<digest>)")
+    parser.add_argument("--snr", type=float, default=20.0, help="link SNR [dB] for the evaluation")
+
+
+def plot_training(run: Path) -> Path:
+    """Training curves of every stage-1 device and of stage 2 (validation loss proxy: accuracy and NMSE)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for path in sorted(run.glob("stage*/**/metrics.csv")):
+        rows = list(csv.DictReader(open(path)))
+        name = str(path.parent.relative_to(run))
+        epochs = [int(r["epoch"]) for r in rows]
+        axes[0].plot(epochs, [float(r["train_loss"]) for r in rows], marker="o", label=name)
+        if rows and "val_accuracy" in rows[0]:
+            axes[1].plot(epochs, [100 * float(r["val_accuracy"]) for r in rows], marker="o", label=name)
+            axes[2].plot(epochs, [float(r["val_nmse_db_distance"]) for r in rows], marker="o", label=name)
+    for ax, title in zip(axes, ("training loss (Eq. 47 / 54)", "validation accuracy [%]",
+                                "validation NMSE of distance [dB]"), strict=True):
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    out = run / "training_curves.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
-    from disac_ros.commands import generate, info, inspect
+    from disac_ros.commands import generate, info, inspect, train
     from disac_ros.config import load_scene
     from disac_ros.data.generate import config_digest
+    from disac_ros.training.trainer import evaluate_run
 
     print("== environment ==")
     info.run(argparse.Namespace(json=False))
-    data = Path(args.data or f"data/{args.preset}-{config_digest(load_scene(preset=args.preset))[:8]}")
+    digest = config_digest(load_scene(preset=args.preset))[:8]
+    data = Path(args.data or f"data/{args.preset}-{digest}")
+    run_dir = Path(args.run or f"runs/{args.preset}-{digest}")
     print(f"\n== dataset ({args.preset} preset) -> {data} ==")
     generate.run(argparse.Namespace(preset=args.preset, config=None, out=str(data), seed=None, backend="auto",
                                     no_progress=False))
-    print(f"\n== inspect {data} ==")
     inspect.run(argparse.Namespace(data=str(data), sequence=0, frame=None, png=None))
+    print(f"\n== two-stage training -> {run_dir} ==")
+    train.run(argparse.Namespace(data=str(data), out=str(run_dir), stage="all", device=None, preset=args.preset,
+                                 scheme=None, decoder=None, decoder_path=None, epochs=None, seed=None,
+                                 no_progress=False))
+    print(f"\n== evaluation on the test split, links at {args.snr:g} dB ==")
+    result = evaluate_run(data, run_dir, "test", args.snr)
+    print(f"{'seq/chunk/i/tgt':<17} {'class (true)':<16} {'distance m':>16} {'azimuth deg':>16} "
+          f"{'pitch deg':>14} {'velocity m/s':>15}")
+    for row in result["rows"][:9]:
+        p, t = row["pred"], row["true"]
+        print(f"{'/'.join(map(str, row['key'])):<17} {row['pred_class'] + ' (' + row['true_class'] + ')':<16} "
+              f"{p[0]:6.1f} ({t[0]:6.1f}) {math.degrees(p[1]):6.1f} ({math.degrees(t[1]):6.1f}) "
+              f"{math.degrees(p[2]):5.1f} ({math.degrees(t[2]):5.1f}) {p[3]:6.2f} ({t[3]:6.2f})")
+    print(f"\n{result['samples']} test samples (normalised-value NMSE, Eq. 59):")
+    for name in ("aggregated", "center_only"):
+        m = result[name]
+        label = "all 4 devices (LLM-DiSAC)" if name == "aggregated" else "center alone (collaborators masked)"
+        print(f"  {label:<37} accuracy {100 * m['accuracy']:5.1f} %  NMSE dB: distance "
+              f"{m['nmse_db_distance']:6.2f}, azimuth {m['nmse_db_azimuth']:6.2f}, pitch {m['nmse_db_pitch']:6.2f}, "
+              f"velocity {m['nmse_db_radial_velocity']:6.2f}")
+    print(f"\ncontact sheet: {data / 'contact_sheet.png'}\ntraining curves: {plot_training(run_dir)}\n"
+          f"metrics: {run_dir}/stage1/*/metrics.csv, {run_dir}/stage2/metrics.csv")
     return 0

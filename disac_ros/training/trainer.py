@@ -288,6 +288,54 @@ class AggregationData:
         return list(order.split(batch_size))
 
 
+class CenterSide:
+    """What the aggregation center holds after stage 1: its own device model and each collaborator's decoder."""
+
+    def __init__(self, data: Path, run: Path, model_cfg: ModelConfig, center: str | None = None):
+        from disac_ros.models.decoders import build_decoder
+
+        config = json.loads((run / "run.json").read_text())
+        self.cfg, self.dev = model_cfg, pick_device()
+        self.center = center or config["devices"][0]
+        self.collaborators = [d for d in config["devices"] if d != self.center]
+        self.center_model = load_device_model(run, self.center, data).to(self.dev)
+        self.decoders = []
+        for k in self.collaborators:
+            decoder = build_decoder(model_cfg.decoder, L_sf=model_cfg.L_sf, d_sf=model_cfg.d_sf, L_se=model_cfg.L_se,
+                                    d_se=model_cfg.d_se, model_path=model_cfg.decoder_path,
+                                    num_layers=model_cfg.decoder_layers, lora_r=model_cfg.lora_r,
+                                    lora_layers=model_cfg.lora_layers)
+            load_weights(decoder, run / "handover" / k / "decoder.safetensors", weights_config(config))
+            self.decoders.append(decoder.to(self.dev).eval().requires_grad_(False))
+
+    def data(self, data: Path, run: Path, split: str) -> AggregationData:
+        return AggregationData(data, run, self.center, self.collaborators, split, self.center_model)
+
+    @torch.no_grad()
+    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
+        """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K] dB."""
+        feats = []
+        for j, decoder in enumerate(self.decoders):
+            received = self.center_model.transmit(part.codes[idx, j].to(self.dev), snr[:, j])
+            feats.append(decoder(received, snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)))
+        if not feats:
+            return torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
+        return torch.stack(feats, 1)
+
+    @torch.no_grad()
+    def predict(self, model: CenterModel, part: AggregationData, snr_db: float, batch_size: int,
+                cap: int | None = None, collaborators: bool = True) -> tuple[list[dict], torch.Tensor]:
+        """Predictions over ``part`` at a fixed link SNR (all collaborators present, or none)."""
+        outs, seen = [], []
+        for idx in _capped(part.batches(batch_size, None), cap):
+            snr = torch.full((len(idx), len(self.decoders)), snr_db, device=self.dev)
+            mask = None if collaborators else torch.zeros(len(idx), len(self.decoders), dtype=torch.bool,
+                                                          device=self.dev)
+            outs.append(model(part.center_features[idx].to(self.dev), self.decode(part, idx, snr), mask))
+            seen.append(idx)
+        return outs, torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
+
+
 def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, center: str | None = None,
                  drop_probability: float = 0.25, progress: bool = True) -> list[dict]:
     """Train TRAM + heads at the center from received codes only (Alg. 5 lines 9-13).
@@ -295,59 +343,64 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
     Every step draws each link's SNR from ``train.snr_range_db`` and drops each collaborator with
     ``drop_probability`` so the model also serves when devices are missing.
     """
-    from disac_ros.models.decoders import build_decoder
-
     config = run_config(model_cfg, train_cfg, data)
     claim_run(run, config, data)
-    devices = config["devices"]
-    center = center or devices[0]
-    collaborators = [d for d in devices if d != center]
-    dev = pick_device()
-    center_model = load_device_model(run, center, data).to(dev)
-    decoders = []
-    for k in collaborators:
-        decoder = build_decoder(model_cfg.decoder, L_sf=model_cfg.L_sf, d_sf=model_cfg.d_sf, L_se=model_cfg.L_se,
-                                d_se=model_cfg.d_se, model_path=model_cfg.decoder_path,
-                                num_layers=model_cfg.decoder_layers, lora_r=model_cfg.lora_r,
-                                lora_layers=model_cfg.lora_layers)
-        load_weights(decoder, run / "handover" / k / "decoder.safetensors", weights_config(config))
-        decoders.append(decoder.to(dev).eval().requires_grad_(False))
-    train = AggregationData(data, run, center, collaborators, "train", center_model)
-    val = AggregationData(data, run, center, collaborators, "val", center_model)
+    side = CenterSide(data, run, model_cfg, center)
+    dev, K = side.dev, len(side.decoders)
+    train, val = side.data(data, run, "train"), side.data(data, run, "val")
     torch.manual_seed(epoch_seed(train_cfg.seed, "init", "stage2"))
     model = CenterModel(model_cfg).to(dev)
     loss_fn = SensingLoss(weights=train_cfg.loss_weights, uncertainty=train_cfg.uncertainty_loss).to(dev)
     lo, hi = train_cfg.snr_range_db
 
-    def decode(part: AggregationData, idx: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
-        """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K]."""
-        feats = []
-        with torch.no_grad():
-            for j, decoder in enumerate(decoders):
-                received = center_model.transmit(part.codes[idx, j].to(dev), snr[:, j])
-                feats.append(decoder(received, snr[:, j], part.link_distance[j].expand(len(idx)).to(dev)))
-        B = len(idx)
-        return torch.stack(feats, 1) if feats else torch.empty(B, 0, model_cfg.L_sf, model_cfg.d_sf, device=dev)
-
     def step(idx):
-        snr = lo + (hi - lo) * torch.rand(len(idx), len(decoders), device=dev)
-        mask = torch.rand(len(idx), len(decoders), device=dev) >= drop_probability
-        pred = model(train.center_features[idx].to(dev), decode(train, idx, snr), mask)
+        snr = lo + (hi - lo) * torch.rand(len(idx), K, device=dev)
+        mask = torch.rand(len(idx), K, device=dev) >= drop_probability
+        pred = model(train.center_features[idx].to(dev), side.decode(train, idx, snr), mask)
         return pred, train.labels_norm[idx].to(dev), train.class_id[idx].to(dev)
 
     def evaluate() -> dict:
         if not len(val):
             return {}
-        outs = []
-        for idx in _capped(val.batches(train_cfg.batch_size, None), train_cfg.max_steps_per_epoch):
-            snr = torch.full((len(idx), len(decoders)), VALIDATION_SNR_DB, device=dev)
-            outs.append((model(val.center_features[idx].to(dev), decode(val, idx, snr)), idx))
-        idx = torch.cat([i for _, i in outs])
-        return {f"val_{k}": v for k, v in
-                _predict([o for o, _ in outs], [val.labels_norm[idx]], [val.class_id[idx]]).items()}
+        outs, idx = side.predict(model, val, VALIDATION_SNR_DB, train_cfg.batch_size, train_cfg.max_steps_per_epoch)
+        return {f"val_{k}": v for k, v in _predict(outs, [val.labels_norm[idx]], [val.class_id[idx]]).items()}
 
     return fit("stage2", run / "stage2", model, loss_fn, step,
                lambda epoch: _capped(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, "stage2", epoch)),
                                      train_cfg.max_steps_per_epoch),
                evaluate, train_cfg.epochs_stage2, train_cfg, config, progress)
 
+
+def evaluate_run(data: Path, run: Path, split: str = "test", snr_db: float = VALIDATION_SNR_DB,
+                 batch_size: int = 64) -> dict:
+    """Metrics (Eqs. 59-61) of a trained multi-device run on ``split``, with and without the collaborators.
+
+    Regression metrics are on the normalised (0, 1) values the heads predict, as in the paper's Eq. (59).
+    Returns ``{"aggregated": {...}, "center_only": {...}, "samples": N, "rows": [first predictions in SI]}``.
+    """
+    config = json.loads((run / "run.json").read_text())
+    model_cfg = ModelConfig.model_validate(config["model"])
+    side = CenterSide(data, run, model_cfg)
+    model = CenterModel(model_cfg)
+    load_weights(model, run / "stage2" / "model.safetensors", weights_config(config))
+    model = model.to(side.dev).eval()
+    part = side.data(data, run, split)
+    if not len(part):
+        raise ValueError(f"split {split!r} of {data} is empty")
+    result: dict = {"samples": len(part), "snr_db": snr_db, "split": split}
+    for name, with_collaborators in (("aggregated", True), ("center_only", False)):
+        outs, idx = side.predict(model, part, snr_db, batch_size, collaborators=with_collaborators)
+        result[name] = _predict(outs, [part.labels_norm[idx]], [part.class_id[idx]])
+        if with_collaborators:
+            manifest = store.load_manifest(data)
+            norm = manifest["normalization"]
+            scale = np.array([norm[k]["scale"] for k in store.LABEL_KEYS])
+            offset = np.array([norm[k]["offset"] for k in store.LABEL_KEYS])
+            reg = torch.cat([o["regression"] for o in outs]).cpu().numpy() * scale + offset
+            true = part.labels_norm[idx].numpy() * scale + offset
+            cls = torch.cat([o["logits"] for o in outs]).argmax(1).cpu().numpy()
+            result["rows"] = [{"key": part.keys[int(i)], "pred_class": manifest["classes"][int(c)],
+                               "true_class": manifest["classes"][int(part.class_id[i])],
+                               "pred": p.tolist(), "true": t.tolist()}
+                              for i, c, p, t in zip(idx.tolist(), cls, reg, true, strict=True)]
+    return result
