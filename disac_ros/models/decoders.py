@@ -450,8 +450,7 @@ class GPT2SemanticDecoder(_PromptedTransformerDecoder):
             if lm.config.model_type != "gpt2":
                 raise ValueError(f"GPT2SemanticDecoder: {model_path} holds a {lm.config.model_type!r} model, "
                                  "expected 'gpt2' (use decoder 'llama' for LLaMA-family checkpoints)")
-            backbone, tokenizer = _pretrained_backbone(model_path, num_layers, lora_r, min(lora_layers, num_layers),
-                                                       None, 0.0)
+            backbone, tokenizer = _pretrained_backbone(model_path, num_layers, lora_r, lora_layers, None, 0.0)
         else:
             from transformers import GPT2Config, GPT2Model
 
