@@ -151,3 +151,15 @@ def test_evaluate_run_reports_every_metric(smoke_data, run):
         assert all(np.isfinite(v) for v in result[part].values())
     row = result["rows"][0]
     assert row["true_class"] in ("car", "dog", "drone") and len(row["pred"]) == 4
+
+
+def test_single_device_scheme_trains_the_center_only(smoke_data, tmp_path):
+    from disac_ros.cli import main
+
+    out = tmp_path / "sd"
+    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--scheme", "sm-sd-rf",
+                 "--no-progress"]) == 0
+    assert [p.name for p in (out / "stage1").iterdir()] == ["device_0"]
+    assert not (out / "handover").exists() and not (out / "stage2").exists()
+    weights = load_file(str(out / "stage1" / "device_0" / "model.safetensors"))
+    assert not any(k.startswith(("rvfn.cv.", "decoder.", "encoder.")) for k in weights), "RF-only, no link"
