@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from disac_ros.config import ModelConfig
-from disac_ros.data.store import LABEL_KEYS
+from disac_ros.data.store import normalization_arrays
 from disac_ros.models.llm_disac import CenterModel, DeviceModel
 from disac_ros.training import trainer
 from disac_ros.training.checkpoint import load_weights
@@ -62,9 +62,7 @@ class LLMDiSAC:
         self.center = self.device_ids[0]
         self.classes = self.manifest["classes"]
         self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
-        norm = self.manifest["normalization"]
-        self.offset = np.array([norm[k]["offset"] for k in LABEL_KEYS])
-        self.scale = np.array([norm[k]["scale"] for k in LABEL_KEYS])
+        self.offset, self.scale = normalization_arrays(self.manifest)
         radar, camera = self.manifest["radar"], self.manifest["config"]["camera"]
         self.image_shape = (camera["height"], camera["width"], 3)
         self.echo_shape = (radar["num_chirps"], radar["num_antennas"], radar["num_samples"])

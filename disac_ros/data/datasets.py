@@ -30,9 +30,8 @@ class _Indexed(Dataset):
         self.sequences = set(self.manifest["splits"][split])
         self.device_ids = [d["id"] for d in self.manifest["devices"]]
         self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
-        norm = self.manifest["normalization"]
-        self.offset = torch.tensor([norm[k]["offset"] for k in store.LABEL_KEYS], dtype=torch.float32)
-        self.scale = torch.tensor([norm[k]["scale"] for k in store.LABEL_KEYS], dtype=torch.float32)
+        offset, scale = store.normalization_arrays(self.manifest)
+        self.offset, self.scale = torch.tensor(offset, dtype=torch.float32), torch.tensor(scale, dtype=torch.float32)
         self.device_positions = np.array([d["position"] for d in self.manifest["devices"]])
         self.set_center(self.device_ids[0])
         self.frames = [(c["sequence"], c["chunk"], i) for c in self.manifest["chunks"]

@@ -104,6 +104,12 @@ class ChunkReader:
         return {"root": self.root, "_open": {}, "_pid": -1}
 
 
+def normalization_arrays(manifest: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) [4] in LABEL_KEYS order: x_norm = (x - offset) / scale."""
+    norm = manifest["normalization"]
+    return (np.array([norm[k]["offset"] for k in LABEL_KEYS]), np.array([norm[k]["scale"] for k in LABEL_KEYS]))
+
+
 def load_manifest(root: str | Path) -> dict:
     path = Path(root) / "manifest.json"
     if not path.exists():

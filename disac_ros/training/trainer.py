@@ -393,9 +393,7 @@ def evaluate_run(data: Path, run: Path, split: str = "test", snr_db: float = VAL
         result[name] = _predict(outs, [part.labels_norm[idx]], [part.class_id[idx]])
         if with_collaborators:
             manifest = store.load_manifest(data)
-            norm = manifest["normalization"]
-            scale = np.array([norm[k]["scale"] for k in store.LABEL_KEYS])
-            offset = np.array([norm[k]["offset"] for k in store.LABEL_KEYS])
+            offset, scale = store.normalization_arrays(manifest)
             reg = torch.cat([o["regression"] for o in outs]).cpu().numpy() * scale + offset
             true = part.labels_norm[idx].numpy() * scale + offset
             cls = torch.cat([o["logits"] for o in outs]).argmax(1).cpu().numpy()
