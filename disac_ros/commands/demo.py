@@ -32,7 +32,7 @@ def plot_training(run: Path) -> Path:
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for path in sorted(run.glob("stage*/**/metrics.csv")):
-        rows = list(csv.DictReader(open(path)))
+        rows = list(csv.DictReader(path.read_text().splitlines()))
         name = str(path.parent.relative_to(run))
         epochs = [int(r["epoch"]) for r in rows]
         axes[0].plot(epochs, [float(r["train_loss"]) for r in rows], marker="o", label=name)

@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -152,13 +153,6 @@ def _loader(ds, train_cfg: TrainConfig, shuffle_seed: int | None) -> DataLoader:
                       num_workers=train_cfg.num_workers)
 
 
-def _capped(batches: Iterable, cap: int | None) -> Iterable:
-    for i, batch in enumerate(batches):
-        if cap is not None and i >= cap:
-            return
-        yield batch
-
-
 def _predict(outputs: list[dict], labels: list[torch.Tensor], classes: list[torch.Tensor]) -> dict:
     reg = torch.cat([o["regression"] for o in outputs]).cpu().numpy()
     logits = torch.cat([o["logits"] for o in outputs]).cpu().numpy()
@@ -188,7 +182,7 @@ def train_stage1(data: Path, run: Path, device_id: str, model_cfg: ModelConfig, 
         if not len(val_ds):
             return {}
         outs, labels, classes = [], [], []
-        for batch in _capped(_loader(val_ds, train_cfg, None), train_cfg.max_steps_per_epoch):
+        for batch in islice(_loader(val_ds, train_cfg, None), train_cfg.max_steps_per_epoch):
             b = {k: v.to(dev) for k, v in batch.items()}
             snr = torch.full((b["image"].shape[0],), VALIDATION_SNR_DB, device=dev)
             outs.append(model(b["image"], b["echo"], snr, b["link_distance"]))
@@ -197,7 +191,7 @@ def train_stage1(data: Path, run: Path, device_id: str, model_cfg: ModelConfig, 
         return {f"val_{k}": v for k, v in _predict(outs, labels, classes).items()}
 
     return fit(tag, run / "stage1" / device_id, model, loss_fn, step,
-               lambda epoch: _capped(_loader(train_ds, train_cfg, epoch_seed(train_cfg.seed, tag, "data", epoch)),
+               lambda epoch: islice(_loader(train_ds, train_cfg, epoch_seed(train_cfg.seed, tag, "data", epoch)),
                                      train_cfg.max_steps_per_epoch),
                evaluate, train_cfg.epochs_stage1, train_cfg, config, progress)
 
@@ -327,7 +321,7 @@ class CenterSide:
                 cap: int | None = None, collaborators: bool = True) -> tuple[list[dict], torch.Tensor]:
         """Predictions over ``part`` at a fixed link SNR (all collaborators present, or none)."""
         outs, seen = [], []
-        for idx in _capped(part.batches(batch_size, None), cap):
+        for idx in islice(part.batches(batch_size, None), cap):
             snr = torch.full((len(idx), len(self.decoders)), snr_db, device=self.dev)
             mask = None if collaborators else torch.zeros(len(idx), len(self.decoders), dtype=torch.bool,
                                                           device=self.dev)
@@ -366,7 +360,7 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
         return {f"val_{k}": v for k, v in _predict(outs, [val.labels_norm[idx]], [val.class_id[idx]]).items()}
 
     return fit("stage2", run / "stage2", model, loss_fn, step,
-               lambda epoch: _capped(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, "stage2", epoch)),
+               lambda epoch: islice(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, "stage2", epoch)),
                                      train_cfg.max_steps_per_epoch),
                evaluate, train_cfg.epochs_stage2, train_cfg, config, progress)
 
