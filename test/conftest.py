@@ -47,3 +47,16 @@ def smoke_data(smoke_cfg, smoke_scene, tmp_path_factory):
     root = tmp_path_factory.mktemp("smoke_data")
     Generator(smoke_cfg, root, scene=smoke_scene).run(progress=False)
     return root
+
+
+@pytest.fixture(scope="session")
+def smoke_run(smoke_data, tmp_path_factory):
+    """A complete smoke training run through the command line (stage 1 on every device, hand-over, stage 2).
+
+    Read-only for tests: copy it before changing it.
+    """
+    from disac_ros.cli import main
+
+    out = tmp_path_factory.mktemp("smoke_run")
+    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--no-progress"]) == 0
+    return out

@@ -26,13 +26,8 @@ def train_cfg():
 
 
 @pytest.fixture(scope="module")
-def run(smoke_data, tmp_path_factory):
-    """A complete smoke run through the command line: stage 1 on every device, hand-over, stage 2."""
-    from disac_ros.cli import main
-
-    out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--no-progress"]) == 0
-    return out
+def run(smoke_run):
+    return smoke_run
 
 
 def test_device_model_learns(smoke_data, model_cfg):
