@@ -69,6 +69,19 @@ def test_encoder_shape_and_unit_power():
         SemanticEncoder(4, 8, 5, 8)
 
 
+def test_code_spends_its_power_on_information_not_on_a_constant():
+    # Features with a large part common to every sample (what RVFN outputs early in training): without centring,
+    # the unit-power code would be almost the same for every sample and drown in channel noise.
+    enc = SemanticEncoder(L_SF, D_SF, L_SE, D_SE).train()
+    s = 10.0 + 0.1 * torch.randn(B, L_SF, D_SF)
+    e = enc(s)
+    torch.testing.assert_close(e.pow(2).mean(dim=(1, 2)), torch.ones(B))
+    varying = (e - e.mean(0)).pow(2).mean() / e.pow(2).mean()
+    assert varying > 0.9, f"only {varying:.1%} of the code's power differs between samples"
+    enc.eval()  # inference uses the running statistics: one sample at a time gives the same code as in a batch
+    torch.testing.assert_close(enc(s[:1]), enc(s)[:1])
+
+
 def test_modulation_round_trip_is_exact_and_pairs_are_iq():
     e = torch.randn(B, L_SE, D_SE)
     c = modulate(e)
@@ -176,7 +189,7 @@ def test_only_lora_in_last_layers_and_projections_are_trainable(llm_decoder):
     layers = {int(n.split(".layers.")[1].split(".")[0]) for n in backbone}
     assert layers == {0, 1, 2, 3}  # the last 4 of the 4 kept layers
     assert {n.split(".")[-4] for n in backbone} == {"q_proj", "k_proj", "v_proj", "o_proj"}
-    assert {n.split(".")[0] for n in trainable} == {"backbone", "in_proj", "readout"}
+    assert {n.split(".")[0] for n in trainable} == {"backbone", "in_proj", "readout", "skip_feature", "skip_token"}
     frozen = [n for n, p in llm_decoder.named_parameters() if not p.requires_grad]
     assert "backbone.embed_tokens.weight" in frozen and "backbone.layers.0.mlp.up_proj.weight" in frozen
 
@@ -211,6 +224,16 @@ def test_llm_decoder_pipeline_shapes_and_gradients_reach_the_encoder(llm_decoder
     assert lora_a.grad is not None  # (lora_B starts at zero, so A's gradient is zero at step 0; B's is not)
     assert llm_decoder.backbone.layers[3].self_attn.q_proj.lora_B["default"].weight.grad.abs().sum() > 0
     assert llm_decoder.backbone.embed_tokens.weight.grad is None
+
+
+def test_decoder_output_depends_on_the_received_code(llm_decoder):
+    # The failure this guards against: a decoder whose s_hat depends on the prompt only (a first version read the
+    # LM's hidden states alone and under 1 % of s_hat's energy changed with the code, so training collapsed).
+    llm_decoder.eval()
+    with torch.no_grad():
+        s_hat = llm_decoder(torch.randn(16, L_SE, D_SE), 10.0, 30.0)
+    varying = (s_hat - s_hat.mean(0)).pow(2).mean() / s_hat.pow(2).mean()
+    assert varying > 0.05, f"only {varying:.2%} of s_hat's energy depends on the code"
 
 
 def test_prompt_changes_the_output_and_padding_does_not(llm_decoder):

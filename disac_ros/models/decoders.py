@@ -28,6 +28,12 @@ Design choices where the paper is not specific (Eqs. 37-40):
   by ``Linear(hidden, d_sf)`` - giving s_hat [B, L_sf, d_sf].
 * The LM's last hidden state (after its final norm, no LM head) is used; the backbone runs ``inputs_embeds`` +
   ``attention_mask``.
+* **Skip path (our addition to Eq. 40).** ``s_hat = Readout(LM(E, F_mask)) + Skip(e_hat)``, where ``Skip`` is the
+  encoder's separable linear map mirrored (``Linear(d_se, d_sf)`` per token, ``Linear(L_se, L_sf)`` over tokens).
+  Without it, under 1 % of s_hat's energy depended on the code at initialisation (the LM's normalised hidden states
+  are dominated by components common to every input, the first code position becomes the attention sink), and
+  stage 1 collapsed to predicting the mean. With it the LM refines a code-dependent estimate, conditioned on the
+  SNR and distance, as in a residual block.
 """
 from __future__ import annotations
 
@@ -375,6 +381,9 @@ class _PromptedTransformerDecoder(SemanticDecoder):
         nn.init.normal_(self.in_proj.weight, std=emb_rms / math.sqrt(d_se))
         nn.init.zeros_(self.in_proj.bias)
         self.readout = _AttentionReadout(hidden, L_sf, d_sf).to(embed.weight.dtype)
+        # Skip path e_hat -> s_hat (the encoder's separable map, mirrored): see the module docstring.
+        self.skip_feature = nn.Linear(d_se, d_sf, dtype=embed.weight.dtype)
+        self.skip_token = nn.Linear(L_se, L_sf, dtype=embed.weight.dtype)
         self.register_buffer("prefix_ids", torch.tensor(self.codec.prefix, dtype=torch.long), persistent=False)
 
     @property
@@ -398,7 +407,8 @@ class _PromptedTransformerDecoder(SemanticDecoder):
         lead = inputs.shape[1] - text.shape[1]
         mask = torch.cat([torch.ones(batch, lead, dtype=text_mask.dtype, device=device), text_mask], dim=1)  # Eq. 39
         hidden = self.backbone(inputs_embeds=inputs, attention_mask=mask, use_cache=False).last_hidden_state  # Eq. 40
-        return self.readout(hidden, mask)
+        skip = self.skip_token(self.skip_feature(e_hat).transpose(1, 2)).transpose(1, 2)   # [B, L_sf, d_sf]
+        return self.readout(hidden, mask) + skip
 
 
 def _pretrained_backbone(model_path, num_layers: int, lora_r: int, lora_layers: int, lora_alpha: float | None,
@@ -417,7 +427,7 @@ class LLMSemanticDecoder(_PromptedTransformerDecoder):
     own tokenizer (e.g. a LLaMA-3 checkpoint). The backbone keeps the first ``num_layers`` blocks (4 by default, to
     train on a CPU; ``None`` keeps all), its pretrained weights are frozen, and LoRA of rank ``lora_r`` (Eq. 53,
     ``lora_alpha`` = 2r by default) adapts q/k/v/o of the last ``lora_layers`` kept blocks (paper Sec. IV-E: the
-    last four). Trainable: the LoRA matrices, the code projection ``in_proj`` and the ``readout``.
+    last four). Trainable: the LoRA matrices, the code projection ``in_proj``, the ``readout`` and the skip path.
     """
 
     def __init__(self, L_sf: int, d_sf: int, L_se: int, d_se: int, model_path: str | Path | None = None,

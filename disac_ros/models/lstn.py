@@ -55,8 +55,11 @@ class SemanticEncoder(nn.Module):
     A separable linear map: first a feature-axis ``Linear(d_sf, d_se)`` applied to every token, then a token-axis
     ``Linear(L_sf, L_se)`` that mixes the sequence down to ``L_se`` positions - one linear transformation as in the
     paper, with ``d_sf*d_se + L_sf*L_se`` weights instead of a dense ``(L_sf*d_sf) x (L_se*d_se)`` matrix. The
-    output is power-normalised per sample (``mean(e**2) = 1``, see the module docstring) unless
-    ``normalize_power=False``.
+    output is centred and scaled per code element over the batch (``BatchNorm1d`` without affine parameters, running
+    statistics at inference) and then power-normalised per sample (``mean(e**2) = 1``, see the module docstring)
+    unless ``normalize_power=False``. The centring is our addition: without it the code learned a large component
+    common to every sample early in training, which the unit-power constraint turned into a code that was nearly
+    the same for every sample (under 1 % of its power varied) and drowned in channel noise.
     """
 
     def __init__(self, L_sf: int, d_sf: int, L_se: int, d_se: int, normalize_power: bool = True):
@@ -71,12 +74,14 @@ class SemanticEncoder(nn.Module):
         self.normalize_power = normalize_power
         self.feature = nn.Linear(d_sf, d_se)
         self.token = nn.Linear(L_sf, L_se)
+        self.center = nn.BatchNorm1d(L_se * d_se, affine=False)
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         """``s`` [B, L_sf, d_sf] -> ``e`` [B, L_se, d_se]."""
         if s.dim() != 3 or tuple(s.shape[1:]) != (self.L_sf, self.d_sf):
             raise ValueError(f"SemanticEncoder expects a feature [B, {self.L_sf}, {self.d_sf}], got {tuple(s.shape)}")
         e = self.token(self.feature(s).transpose(1, 2)).transpose(1, 2)
+        e = self.center(e.flatten(1)).view_as(e)
         return power_normalize(e) if self.normalize_power else e
 
 
