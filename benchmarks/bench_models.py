@@ -113,14 +113,16 @@ def bench(preset: str, steps: int, repeats: int, device: torch.device) -> dict:
     snr1, dist1 = torch.full((n_targets,), 15.0, device=device), torch.full((n_targets,), 20.0, device=device)
     with torch.no_grad():
         rx = device_model.transmit(device_model.encode(image1, echo1), snr1)
+
+        def aggregate():
+            decoded = torch.stack([device_model.decode(rx, snr1, dist1) for _ in range(K)], 1)
+            return center(device_model.features(image1, echo1), decoded)
+
         parts = {
             "feature extraction (RVFN)": timed(lambda: device_model.features(image1, echo1), repeats, device),
             "encode (RVFN + encoder)": timed(lambda: device_model.encode(image1, echo1), repeats, device),
             "decode (1 collaborator)": timed(lambda: device_model.decode(rx, snr1, dist1), repeats, device),
-            "aggregate (RVFN + 3 decodes + TRAM)": timed(lambda: center(device_model.features(image1, echo1),
-                                                                        torch.stack([device_model.decode(rx, snr1, dist1)
-                                                                                     for _ in range(K)], 1)),
-                                                         repeats, device),
+            "aggregate (RVFN + 3 decodes + TRAM)": timed(aggregate, repeats, device),
         }
     return {"preset": preset, "batch": B, "targets": n_targets, "stage1": B / np.median(t1),
             "stage2": B / np.median(t2), "latency_ms": {k: (1e3 * np.median(v), 1e3 * np.percentile(v, 95))
