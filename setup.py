@@ -15,5 +15,12 @@ setup(
         "numpy", "pyyaml", "torch", "torchvision", "transformers", "peft", "timm", "gguf",
         "genesis-world", "rosbags", "h5py", "safetensors", "tqdm", "matplotlib",
     ],
-    entry_points={"console_scripts": ["disac = disac_ros.cli:main"]},
+    entry_points={"console_scripts": [
+        "disac = disac_ros.cli:main",
+        # The live graph's nodes, prefixed on PATH; `ros2 run disac_ros <node>` uses scripts/nodes/ (CMakeLists.txt)
+        "disac-genesis-bridge = disac_ros.nodes.genesis_bridge:main",
+        "disac-device-encoder = disac_ros.nodes.device_encoder:main",
+        "disac-channel = disac_ros.nodes.channel:main",
+        "disac-aggregator = disac_ros.nodes.aggregator:main",
+    ]},
 )

@@ -17,6 +17,7 @@ SUBCOMMANDS = [
     ("inspect", "disac_ros.commands.inspect", "summarise a dataset and draw a contact sheet of one frame"),
     ("train", "disac_ros.commands.train", "two-stage distributed training (stage 1 per device, stage 2 at the center)"),
     ("demo", "disac_ros.commands.demo", "the main job on the embedded default (what `make demo` runs)"),
+    ("launch", "disac_ros.commands.launch", "start the live ROS 2 graph for N devices (like ros2 launch)"),
     ("record", "disac_ros.commands.record", "record topics into a rosbag2 bag (MCAP), like ros2 bag record"),
     ("play", "disac_ros.commands.play", "replay a rosbag2 bag with its original timing and /clock"),
     ("evaluate", "disac_ros.commands.evaluate", "accuracy, NMSE and RMSE of the estimates in a bag"),

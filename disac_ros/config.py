@@ -10,13 +10,27 @@ phi = atan2(y_dev - y_tgt, x_tgt - x_dev), pitch theta = atan2(z_dev - z_tgt, ho
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+def _config_dir() -> Path:
+    """``config/`` of the source tree, else ``share/disac_ros/config`` of a colcon install (via AMENT_PREFIX_PATH)."""
+    source = Path(__file__).resolve().parent.parent / "config"
+    if source.is_dir():
+        return source
+    for prefix in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep):
+        installed = Path(prefix) / "share" / "disac_ros" / "config"
+        if prefix and installed.is_dir():
+            return installed
+    return source
+
+
+CONFIG_DIR = _config_dir()
 PRESETS = ("smoke", "default", "paper")
 
 TargetType = Literal["car", "dog", "drone"]

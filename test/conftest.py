@@ -32,6 +32,7 @@ def smoke_cfg():
 @pytest.fixture(scope="session")
 def smoke_scene(smoke_cfg):
     """One Genesis scene of the smoke preset for the whole session (building one costs ~20 s warm)."""
+    import disac_ros.inference  # noqa: F401  (torch's compiler stack must load before Genesis renders: segfault)
     from disac_ros.sim.scene import GenesisScene
 
     scene = GenesisScene(smoke_cfg)

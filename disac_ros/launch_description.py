@@ -1,0 +1,111 @@
+"""The one description of the live graph, read by ``launch/disac.launch.py`` and by ``disac launch``.
+
+:func:`describe` turns (scene config, preset, number of devices, run, params file, overrides) into the list of
+nodes to start: executable, node name, namespace, the per-launch parameters and ``use_sim_time``. Values that
+do not depend on the launch (rates, SNR, windows) live in the params file ``config/disac.yaml``; the
+parameters here are applied after it, so they win. For N devices (the first N of the scene; the first is the
+aggregation center) the graph is::
+
+    genesis_bridge                       the scene, sensors of all N devices, ground truth, /clock
+    /<dev>/device_encoder                one per collaborator (devices 2..N)
+    channel                              the N-1 links to the center
+    aggregator                           the center: its own sensors + every link
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from disac_ros.config import CONFIG_DIR, load_scene
+
+PACKAGE = "disac_ros"
+EXECUTABLES = ("genesis_bridge", "device_encoder", "channel", "aggregator")
+DEFAULT_PARAMS_FILE = CONFIG_DIR / "disac.yaml"
+DEFAULT_SCENE = CONFIG_DIR / "scene.yaml"
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node to start: ``ros2 run disac_ros <executable>`` or ``python -m disac_ros.nodes.<executable>``."""
+
+    executable: str
+    name: str
+    namespace: str = ""
+    parameters: dict = field(default_factory=dict)
+    use_sim_time: bool = True
+    params_file: str | None = None
+
+    @property
+    def module(self) -> str:
+        return f"{PACKAGE}.nodes.{self.executable}"
+
+    @property
+    def full_name(self) -> str:
+        """``/namespace/name`` (``/name`` without a namespace)."""
+        return f"/{self.namespace}/{self.name}" if self.namespace else f"/{self.name}"
+
+    def all_parameters(self) -> dict:
+        """The parameters given on top of the params file, ``use_sim_time`` included."""
+        return {**self.parameters, "use_sim_time": self.use_sim_time}
+
+    def ros_arguments(self) -> list[str]:
+        """``--ros-args`` for a process running this node (what launch_ros passes, as command-line arguments)."""
+        args = ["--ros-args", "-r", f"__node:={self.name}"]
+        if self.namespace:
+            args += ["-r", f"__ns:=/{self.namespace}"]
+        if self.params_file:
+            args += ["--params-file", str(self.params_file)]
+        for key, value in self.all_parameters().items():
+            args += ["-p", f"{key}:={json.dumps(value)}"]  # JSON is YAML: strings stay strings, lists stay lists
+        return args
+
+
+def default_run(preset: str | None) -> Path:
+    """Where ``disac demo`` trains the model of a preset: ``runs/<preset>-<config digest>``."""
+    from disac_ros.data.generate import config_digest
+
+    preset = preset or "default"
+    return Path(f"runs/{preset}-{config_digest(load_scene(preset=preset))[:8]}")
+
+
+def describe(scene_config: str | Path | None = None, preset: str | None = None, num_devices: int | None = None,
+             run: str | Path | None = None, params_file: str | Path | None = None,
+             overrides: dict[str, dict] | None = None, use_sim_time: bool = True) -> list[NodeSpec]:
+    """The nodes of the live graph for the first ``num_devices`` devices of the scene (all when None or 0).
+
+    ``overrides`` maps a node (``channel``, ``device_1/device_encoder``) or an executable (``device_encoder``:
+    every encoder) to parameters applied last. ``run`` defaults to :func:`default_run`; ``params_file`` to
+    ``config/disac.yaml`` (``""`` for none). Raises ``ValueError`` for an invalid scene or device count.
+    """
+    scene_path = Path(scene_config) if scene_config else DEFAULT_SCENE
+    cfg = load_scene(scene_path, preset or None)
+    ids = [d.id for d in cfg.devices]
+    n = int(num_devices or len(ids))
+    if not 1 <= n <= len(ids):
+        raise ValueError(f"num_devices must be 1..{len(ids)} for {scene_path}, got {num_devices}")
+    devices, center, collaborators = ids[:n], ids[0], ids[1:n]
+    run = str(run) if run else str(default_run(preset))
+    params = None if params_file == "" else str(params_file or DEFAULT_PARAMS_FILE)
+    scene = {"scene_config": str(scene_path.resolve()), "preset": preset or ""}
+    # An explicit empty list cannot cross `-p`; [""] means "no collaborators" to the nodes.
+    links = collaborators or [""]
+    specs = [NodeSpec("genesis_bridge", "genesis_bridge", parameters={**scene, "num_devices": n})]
+    specs += [NodeSpec("device_encoder", "device_encoder", namespace=k, parameters={"device_id": k, "run": run})
+              for k in collaborators]
+    if collaborators:
+        specs.append(NodeSpec("channel", "channel", parameters={**scene, "center": center, "devices": links}))
+    specs.append(NodeSpec("aggregator", "aggregator",
+                          parameters={**scene, "run": run, "center": center, "devices": links}))
+    overrides = overrides or {}
+    known = {s.full_name.lstrip("/") for s in specs} | set(EXECUTABLES)
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"overrides for unknown nodes {unknown}; nodes are {sorted(known)}")
+    out = []
+    for s in specs:
+        extra = {**overrides.get(s.executable, {}), **overrides.get(s.full_name.lstrip("/"), {})}
+        out.append(NodeSpec(s.executable, s.name, s.namespace, {**s.parameters, **extra}, use_sim_time, params))
+    assert len({s.full_name for s in out}) == len(out), "node names must be unique"
+    assert devices[0] == center
+    return out

@@ -1,0 +1,63 @@
+"""ROS 2 launch file of the live LLM-DiSAC graph for N devices.
+
+    ros2 launch disac_ros disac.launch.py num_devices:=4 preset:=default run:=/path/to/run [rviz:=true]
+
+The node list comes from ``disac_ros.launch_description.describe``, the function ``disac launch`` calls too, so the
+two launchers start the same executables with the same parameters; node parameters are read from
+``params_file`` (default: the package's ``config/disac.yaml``) with the per-launch values applied on top.
+"""
+import os  # noqa: I001 (ruff takes the launch package for the repository's launch/ folder)
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.conditions import IfCondition
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+from disac_ros.launch_description import PACKAGE, describe
+
+
+def _share(*parts: str) -> str:
+    return os.path.join(get_package_share_directory(PACKAGE), *parts)
+
+
+def launch_nodes(context, *args, **kwargs):
+    """Evaluate the launch arguments and turn the shared description into launch_ros Node actions."""
+
+    def value(name: str) -> str:
+        return LaunchConfiguration(name).perform(context)
+
+    specs = describe(scene_config=value("scene_config") or _share("config", "scene.yaml"),
+                     preset=value("preset") or None,
+                     num_devices=int(value("num_devices")),
+                     run=value("run") or None,
+                     params_file=value("params_file") or _share("config", "disac.yaml"),
+                     use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"))
+    return [Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
+                 parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
+                 [spec.all_parameters()],
+                 output="screen", emulate_tty=True)
+            for spec in specs]
+
+
+def generate_launch_description() -> LaunchDescription:
+    return LaunchDescription([
+        DeclareLaunchArgument("num_devices", default_value="4",
+                              description="use the first N devices of the scene (the first is the center)"),
+        DeclareLaunchArgument("preset", default_value="default",
+                              description="scene preset (smoke, default, paper); must match the run"),
+        DeclareLaunchArgument("run", default_value="",
+                              description="trained run directory (empty: runs/<preset>-<digest>, as disac demo)"),
+        DeclareLaunchArgument("params_file", default_value="",
+                              description="ROS 2 params file of the nodes (empty: the package's config/disac.yaml)"),
+        DeclareLaunchArgument("scene_config", default_value="",
+                              description="scene YAML (empty: the package's config/scene.yaml)"),
+        DeclareLaunchArgument("use_sim_time", default_value="true",
+                              description="nodes follow /clock from genesis_bridge"),
+        DeclareLaunchArgument("rviz", default_value="false", description="also start RViz2 with config/disac.rviz"),
+        OpaqueFunction(function=launch_nodes),
+        Node(package="rviz2", executable="rviz2", name="rviz2", arguments=["-d", _share("config", "disac.rviz")],
+             parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
+             condition=IfCondition(LaunchConfiguration("rviz"))),
+    ])
