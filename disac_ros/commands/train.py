@@ -47,9 +47,16 @@ def run(args: argparse.Namespace) -> int:
     if args.stage in ("1", "all"):
         for device in stage1_devices:
             trainer.train_stage1(data, out, device, model_cfg, train_cfg, progress=progress)
-            if model_cfg.multi_device and device != devices[0]:  # the center keeps its own feature
-                trainer.export_handover(data, out, device)
+            if model_cfg.multi_device and device != devices[0] and not _handover_current(out, device):
+                trainer.export_handover(data, out, device)  # the center keeps its own feature
     if args.stage in ("2", "all") and model_cfg.multi_device:
         trainer.train_stage2(data, out, model_cfg, train_cfg, progress=progress)
     print(f"run {out}: done ({args.stage}); metrics in {out}/*/metrics.csv")
     return 0
+
+
+def _handover_current(run: Path, device: str) -> bool:
+    """Whether the device's hand-over files exist and are newer than its stage-1 model (a re-run skips them)."""
+    model = run / "stage1" / device / "model.safetensors"
+    files = [run / "handover" / device / name for name in ("codes.safetensors", "decoder.safetensors")]
+    return model.exists() and all(f.exists() and f.stat().st_mtime >= model.stat().st_mtime for f in files)

@@ -326,6 +326,10 @@ def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
         out[f"rmse_{name}"] = metrics.rmse(pred, true)
     out["units"] = dict(PARAMETER_UNITS)
     out["per_target"] = _per_target(pairs)
+    out["rows"] = [{"stamp_s": _stamp_ns(e.header) * 1e-9, "target_id": int(t.target_id), "pred_label": e.label,
+                    "true_label": t.label, "contributing_devices": list(e.contributing_devices),
+                    "pred": [float(getattr(e, n)) for n in metrics.PARAMETERS],
+                    "true": [float(getattr(t, n)) for n in metrics.PARAMETERS]} for e, t in pairs]
     return out
 
 
