@@ -71,12 +71,14 @@ def default_run(preset: str | None) -> Path:
 
 def describe(scene_config: str | Path | None = None, preset: str | None = None, num_devices: int | None = None,
              run: str | Path | None = None, params_file: str | Path | None = None,
-             overrides: dict[str, dict] | None = None, use_sim_time: bool = True) -> list[NodeSpec]:
+             overrides: dict[str, dict] | None = None, use_sim_time: bool = True,
+             bridge: bool = True) -> list[NodeSpec]:
     """The nodes of the live graph for the first ``num_devices`` devices of the scene (all when None or 0).
 
     ``overrides`` maps a node (``channel``, ``device_1/device_encoder``) or an executable (``device_encoder``:
     every encoder) to parameters applied last. ``run`` defaults to :func:`default_run`; ``params_file`` to
-    ``config/disac.yaml`` (``""`` for none). Raises ``ValueError`` for an invalid scene or device count.
+    ``config/disac.yaml`` (``""`` for none). ``bridge=False`` leaves out ``genesis_bridge``: the sensors and
+    ``/clock`` then come from ``disac play BAG``. Raises ``ValueError`` for an invalid scene or device count.
     """
     scene_path = Path(scene_config) if scene_config else DEFAULT_SCENE
     cfg = load_scene(scene_path, preset or None)
@@ -90,7 +92,7 @@ def describe(scene_config: str | Path | None = None, preset: str | None = None, 
     scene = {"scene_config": str(scene_path.resolve()), "preset": preset or ""}
     # An explicit empty list cannot cross `-p`; [""] means "no collaborators" to the nodes.
     links = collaborators or [""]
-    specs = [NodeSpec("genesis_bridge", "genesis_bridge", parameters={**scene, "num_devices": n})]
+    specs = [NodeSpec("genesis_bridge", "genesis_bridge", parameters={**scene, "num_devices": n})] if bridge else []
     specs += [NodeSpec("device_encoder", "device_encoder", namespace=k, parameters={"device_id": k, "run": run})
               for k in collaborators]
     if collaborators:

@@ -33,7 +33,8 @@ def launch_nodes(context, *args, **kwargs):
                      num_devices=int(value("num_devices")),
                      run=value("run") or None,
                      params_file=value("params_file") or _share("config", "disac.yaml"),
-                     use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"))
+                     use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"),
+                     bridge=value("bridge").lower() in ("true", "1", "yes"))
     return [Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
                  parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
                  [spec.all_parameters()],
@@ -55,6 +56,8 @@ def generate_launch_description() -> LaunchDescription:
                               description="scene YAML (empty: the package's config/scene.yaml)"),
         DeclareLaunchArgument("use_sim_time", default_value="true",
                               description="nodes follow /clock from genesis_bridge"),
+        DeclareLaunchArgument("bridge", default_value="true",
+                              description="start genesis_bridge (false: sensors and /clock from `ros2 bag play`)"),
         DeclareLaunchArgument("rviz", default_value="false", description="also start RViz2 with config/disac.rviz"),
         OpaqueFunction(function=launch_nodes),
         Node(package="rviz2", executable="rviz2", name="rviz2", arguments=["-d", _share("config", "disac.rviz")],

@@ -39,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override a parameter, e.g. channel.snr_db=10 or device_encoder.num_threads=2 "
                              "(value in YAML); repeatable")
     parser.add_argument("--no-sim-time", action="store_true", help="nodes use wall time instead of /clock")
+    parser.add_argument("--no-bridge", action="store_true",
+                        help="leave out genesis_bridge, to run the encoders and aggregator on `disac play BAG`")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="ROS log level of every node")
     parser.add_argument("--grace", type=float, default=10.0,
@@ -215,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.run) if args.run else default_run(args.preset)
     specs = describe(scene_config=args.config, preset=args.preset, num_devices=args.num_devices,
                      run=run_dir.resolve(), params_file=args.params, overrides=parse_overrides(args.set),
-                     use_sim_time=not args.no_sim_time)
+                     use_sim_time=not args.no_sim_time, bridge=not args.no_bridge)
     if args.params and not Path(args.params).is_file():
         raise FileNotFoundError(f"params file {args.params} not found")
     launcher = Launcher(specs, log_level=args.log_level, grace=args.grace)

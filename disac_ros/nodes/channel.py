@@ -17,6 +17,7 @@ The SNR, its profile, bandwidth, power and ``lossless`` can be changed at run ti
 """
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 
 import numpy as np
@@ -72,7 +73,8 @@ class Channel(Node):
         self.reference_m = declare(self, "reference_distance_m", 1.0,
                                    "distance at which the link SNR equals snr_db [m]", read_only=True)
         self.lossless = declare(self, "lossless", False, "pass codes unchanged (the w/o SC loss baseline)")
-        seed = declare(self, "seed", 0, "seed of the channel noise", read_only=True)
+        seed = self.seed = declare(self, "seed", 0, "seed of the channel noise (with the device, stamp and target)",
+                                   read_only=True)
         threads = declare(self, "num_threads", 1, "torch CPU threads (0: torch's default)", read_only=True)
         try:
             cfg = load_scene(scene_config or None, preset or None)
@@ -137,6 +139,8 @@ class Channel(Node):
         return SetParametersResult(successful=True)
 
     def on_code(self, device_id: str, msg) -> None:
+        import torch
+
         from disac_ros.ros.convert import code_to_msg, msg_to_code
 
         if msg.device_id != device_id:
@@ -150,7 +154,10 @@ class Channel(Node):
         snr_ref = snr_at(t, self.snr_db, self.snr_profile, self.snr_amplitude_db, self.snr_period_s)
         gain = self.gain[device_id]
         stats = link_statistics(msg.payload_bytes or code.size * 4, snr_ref, gain, self.bandwidth_hz, self.power_w)
-        received = transmit_codes(code[None], stats["snr_db"], gain, self.lossless)[0]
+        # The noise of a code depends on (seed, device, stamp, target) only, so a replayed bag gets the same noise.
+        key = f"{self.seed}/{device_id}/{msg.header.stamp.sec}/{msg.header.stamp.nanosec}/{msg.target_id}"
+        generator = torch.Generator().manual_seed(zlib.crc32(key.encode()))
+        received = transmit_codes(code[None], stats["snr_db"], gain, self.lossless, generator=generator)[0]
         out = code_to_msg(received, device_id, msg.target_id, msg.header.stamp, msg.header.frame_id,
                           snr_db=stats["snr_db"], distance_m=self.distance[device_id])
         out.dtype, out.payload_bytes = msg.dtype, msg.payload_bytes or out.payload_bytes
