@@ -20,7 +20,8 @@ SUBCOMMANDS = [
     ("launch", "disac_ros.commands.launch", "start the live ROS 2 graph for N devices (like ros2 launch)"),
     ("record", "disac_ros.commands.record", "record topics into a rosbag2 bag (MCAP), like ros2 bag record"),
     ("play", "disac_ros.commands.play", "replay a rosbag2 bag with its original timing and /clock"),
-    ("evaluate", "disac_ros.commands.evaluate", "accuracy, NMSE and RMSE of the estimates in a bag"),
+    ("evaluate", "disac_ros.commands.evaluate", "metrics of a trained run on a dataset (--run) or of a bag (--bag)"),
+    ("benchmark", "disac_ros.commands.benchmark", "train and evaluate every Table III scheme; report, plots, JSON"),
 ]
 
 EPILOG = """\

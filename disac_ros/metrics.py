@@ -31,3 +31,27 @@ def sensing_metrics(pred: np.ndarray, true: np.ndarray, logits: np.ndarray, clas
         out[f"rmse_{name}"] = rmse(pred[:, j], true[:, j])
     out["accuracy"] = accuracy(np.argmax(logits, axis=1), classes)
     return out
+
+
+def denormalize(values: np.ndarray, offset: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Normalised labels x_n in (0, 1) [N, 4] -> SI values x = x_n * scale + offset (m, rad, rad, m/s)."""
+    return np.asarray(values, np.float64) * np.asarray(scale, np.float64) + np.asarray(offset, np.float64)
+
+
+def sensing_metrics_both(pred_norm: np.ndarray, true_norm: np.ndarray, logits: np.ndarray, classes: np.ndarray,
+                         offset: np.ndarray, scale: np.ndarray) -> dict[str, dict[str, float]]:
+    """:func:`sensing_metrics` on the normalised values and on the SI values.
+
+    ``pred_norm``/``true_norm`` are [N, 4] in (0, 1) (the heads' sigmoid outputs, PARAMETERS order), ``offset``
+    and ``scale`` [4] the dataset's normalisation (x = x_n * scale + offset). Returns
+    ``{"normalised": {...}, "si": {...}}``; RMSE in ``"si"`` is in m, rad, rad and m/s; NMSE is in dB in both;
+    the accuracy is the same in both.
+    """
+    return {"normalised": sensing_metrics(pred_norm, true_norm, logits, classes),
+            "si": sensing_metrics(denormalize(pred_norm, offset, scale), denormalize(true_norm, offset, scale),
+                                  logits, classes)}
+
+
+def better(metric: str, a: float, b: float) -> bool:
+    """Whether value ``a`` of ``metric`` is strictly better than ``b`` (accuracy: higher; NMSE and RMSE: lower)."""
+    return a > b if metric == "accuracy" else a < b

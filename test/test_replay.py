@@ -105,7 +105,7 @@ def test_replaying_a_recorded_bag_reproduces_the_estimates(smoke_run, rclpy_cont
         _collect(node, received, lambda: sum("loaded in" in line for line in lines) >= len(DEVICES), 120, graph,
                  lines, "models loaded")  # the encoders and the aggregator say when their models are loaded
         time.sleep(2.0)
-        player, _ = _start([*DISAC, "play", str(bag), "--topics", *SENSORS, "--delay", "2"])
+        player, _ = _start([*DISAC, "play", str(bag), "--topics", *SENSORS, "--delay", "30", "--wait-for-subscribers"])
         _collect(node, received, lambda: player.poll() is not None, 180, graph, lines, "replay")
         end = time.monotonic() + 5.0
         while time.monotonic() < end:

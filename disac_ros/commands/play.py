@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rate of the /clock made from log times between messages")
     parser.add_argument("--delay", type=float, default=1.0, metavar="S",
                         help="wait S seconds after creating the publishers so subscribers discover them")
+    parser.add_argument("--wait-for-subscribers", action="store_true",
+                        help="end the --delay wait early once every replayed topic has a subscriber")
 
 
 def playback_qos(offered: list):
@@ -101,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
 
         deadline = time.monotonic() + max(args.delay, 0.0)
         while not stop and time.monotonic() < deadline:
+            if args.wait_for_subscribers and all(p.get_subscription_count() for p in publishers.values()):
+                time.sleep(0.2)  # the subscribers' side of the match
+                break
             time.sleep(0.05)
         clock_period = 1.0 / args.clock_rate
         while not stop:

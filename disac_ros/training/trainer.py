@@ -8,7 +8,9 @@ Run directory::
     RUN/stage1/<device>/metrics.csv       one row per epoch (train loss, validation metrics)
     RUN/handover/<device>/codes.safetensors    what a collaborator hands to the center: its semantic codes
     RUN/handover/<device>/decoder.safetensors  and its decoder's trained weights (LoRA + projections) - no raw data
-    RUN/stage2/model.safetensors, state.pt, metrics.csv   TRAM + heads at the center
+    RUN/stage2/model.safetensors, state.pt, metrics.csv   TRAM + heads at the center (the run's first device)
+    RUN/stage2-<device>/...                TRAM + heads with another device as the center (evaluation of
+                                          aggregation positions; needs handover/<first device>/ too)
 
 Stage 1 runs per device on that device's data only (``DeviceTargetDataset(devices=[k])``); devices are independent
 jobs (``disac train --stage 1 --device K``), on one machine or several, that meet only through ``handover/``.
@@ -330,19 +332,34 @@ class CenterSide:
         return outs, torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
 
 
+def stage2_dir(run: Path, center: str | None = None) -> Path:
+    """Where stage 2 with ``center`` as aggregation center lives.
+
+    ``RUN/stage2`` for the run's first device (the default center, and the only one ``disac train`` trains);
+    ``RUN/stage2-<center>`` for any other device. Stage 1 does not depend on the center, so every center's stage 2
+    re-uses the same stage-1 models and hand-overs.
+    """
+    default = json.loads((run / "run.json").read_text())["devices"][0]
+    return run / "stage2" if center in (None, default) else run / f"stage2-{center}"
+
+
 def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, center: str | None = None,
                  drop_probability: float = 0.25, progress: bool = True) -> list[dict]:
     """Train TRAM + heads at the center from received codes only (Alg. 5 lines 9-13).
 
     Every step draws each link's SNR from ``train.snr_range_db`` and drops each collaborator with
-    ``drop_probability`` so the model also serves when devices are missing.
+    ``drop_probability`` so the model also serves when devices are missing. A ``center`` other than the run's first
+    device needs every other device's hand-over (``export_handover``, the first device's included) and writes to
+    :func:`stage2_dir`.
     """
     config = run_config(model_cfg, train_cfg, data)
     claim_run(run, config, data)
     side = CenterSide(data, run, model_cfg, center)
+    out = stage2_dir(run, side.center)
+    tag = "stage2" if out.name == "stage2" else out.name  # the default center keeps its seeds (resume, tests)
     dev, K = side.dev, len(side.decoders)
     train, val = side.data(data, run, "train"), side.data(data, run, "val")
-    torch.manual_seed(epoch_seed(train_cfg.seed, "init", "stage2"))
+    torch.manual_seed(epoch_seed(train_cfg.seed, "init", tag))
     model = CenterModel(model_cfg).to(dev)
     loss_fn = SensingLoss(weights=train_cfg.loss_weights, uncertainty=train_cfg.uncertainty_loss).to(dev)
     lo, hi = train_cfg.snr_range_db
@@ -359,24 +376,32 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
         outs, idx = side.predict(model, val, VALIDATION_SNR_DB, train_cfg.batch_size, train_cfg.max_steps_per_epoch)
         return {f"val_{k}": v for k, v in _predict(outs, [val.labels_norm[idx]], [val.class_id[idx]]).items()}
 
-    return fit("stage2", run / "stage2", model, loss_fn, step,
-               lambda epoch: islice(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, "stage2", epoch)),
+    return fit(tag, out, model, loss_fn, step,
+               lambda epoch: islice(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, tag, epoch)),
                                      train_cfg.max_steps_per_epoch),
                evaluate, train_cfg.epochs_stage2, train_cfg, config, progress)
 
 
+def load_center_model(run: Path, center: str | None = None) -> CenterModel:
+    """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), on the CPU, eval mode."""
+    config = json.loads((run / "run.json").read_text())
+    model = CenterModel(ModelConfig.model_validate(config["model"]))
+    load_weights(model, stage2_dir(run, center) / "model.safetensors", weights_config(config))
+    return model.eval()
+
+
 def evaluate_run(data: Path, run: Path, split: str = "test", snr_db: float = VALIDATION_SNR_DB,
-                 batch_size: int = 64) -> dict:
+                 batch_size: int = 64, center: str | None = None) -> dict:
     """Metrics (Eqs. 59-61) of a trained multi-device run on ``split``, with and without the collaborators.
 
     Regression metrics are on the normalised (0, 1) values the heads predict, as in the paper's Eq. (59).
     Returns ``{"aggregated": {...}, "center_only": {...}, "samples": N, "rows": [first predictions in SI]}``.
+    ``center`` picks the aggregation center (its stage 2 must exist, see :func:`stage2_dir`).
     """
     config = json.loads((run / "run.json").read_text())
     model_cfg = ModelConfig.model_validate(config["model"])
-    side = CenterSide(data, run, model_cfg)
-    model = CenterModel(model_cfg)
-    load_weights(model, run / "stage2" / "model.safetensors", weights_config(config))
+    side = CenterSide(data, run, model_cfg, center)
+    model = load_center_model(run, side.center)
     model = model.to(side.dev).eval()
     part = side.data(data, run, split)
     if not len(part):

@@ -1,0 +1,377 @@
+"""``disac benchmark``: train and evaluate every Table III scheme and decoder variant, then write the report.
+
+The plan (:func:`make_plan`) has one run per scheme and, for LLM-DiSAC, one per decoder (``llm-disac`` is the
+LLaMA-family decoder, ``llm-disac-gpt2``, ``-lstm``, ``-gru`` the paper's baselines of Sec. V-B1). Runs live in
+``OUT/runs/<name>/`` (ignored by git through ``OUT/.gitignore``) and follow :mod:`disac_ros.training.trainer`'s
+layout, so an interrupted benchmark resumes: finished epochs, hand-overs and stage-2 models are re-used.
+
+Aggregation positions (Figs. 8-10) cost little extra, because stage 1 does not depend on the center: LLM-DiSAC's
+four stage-1 models are trained once, every device (the first included) hands over its codes, and only TRAM + heads
+are trained again per center (``RUN/stage2-<device>``). MM-SD, a single-device scheme, trains its RVFN + head on
+each position's device.
+
+Epoch budget (:data:`BENCHMARK_EPOCHS`): on the default preset every scheme trains **5 epochs per stage** (stage 1
+and stage 2) instead of the preset's 8, the same for every scheme so that Table III's comparisons stay fair; the
+estimate of :func:`estimate_seconds` puts the whole default benchmark at about 54 minutes on the 2-core CPU (plus
+about 2 minutes to generate the dataset when it is not cached), 62 minutes with 6 epochs.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from disac_ros.config import SCHEMES, load_section
+from disac_ros.evaluation.paper import EVAL_SNRS_DB
+
+log = logging.getLogger(__name__)
+
+#: The benchmark's epochs per stage by preset (None: the preset's own ``train.epochs_stage1/2``). Default preset:
+#: 5 for every scheme and stage (about 54 min for the 10 runs by :func:`estimate_seconds`; 6 epochs: ~63 min; the
+#: preset's own 8: ~80 min). The same for every scheme, so Table III's comparisons are between equally trained runs.
+BENCHMARK_EPOCHS: dict[str, int | None] = {"default": 5, "smoke": None, "paper": None}
+DECODERS = ("llama", "gpt2", "lstm", "gru")
+
+# Training throughput on the default preset, this machine (x86_64, 2 cores, no GPU, idle), samples/s: the compute of
+# one step measured with synthetic batches of the preset's shapes (as benchmarks/bench_models.py does) combined with
+# the measured HDF5 loading rate (470 samples/s shuffled, 630 sequential): 1 / (1/compute + 1/loading).
+_LOAD_SHUFFLED, _LOAD_SEQUENTIAL = 470.0, 630.0
+_STAGE1_COMPUTE = {  # (modality, decoder or None for single-device) -> training samples/s (compute only)
+    ("rf", None): 1675.0, ("cv", None): 109.5, ("both", None): 144.8,
+    ("rf", "llama"): 122.8, ("cv", "llama"): 57.5, ("both", "llama"): 65.7,
+    ("both", "gpt2"): 119.9, ("both", "lstm"): 171.3, ("both", "gru"): 165.7,
+}
+_EVAL_COMPUTE = {("rf", None): 6000.0, ("cv", None): 795.0, ("both", None): 678.0, ("rf", "llama"): 305.0,
+                 ("cv", "llama"): 224.0, ("both", "llama"): 220.0, ("both", "gpt2"): 423.0,
+                 ("both", "lstm"): 658.0, ("both", "gru"): 645.0}
+_FEATURES = {"rf": 5900.0, "cv": 770.0, "both": 670.0}        # RVFN forward, samples/s
+_DECODE = {"llama": 325.0, "gpt2": 1356.0, "lstm": 50000.0, "gru": 48000.0}  # one collaborator's decode, samples/s
+_STAGE2_COMPUTE = {"llama": 105.0, "gpt2": 399.0, "lstm": 3945.0, "gru": 3685.0}  # K=3 decodes + TRAM step
+#: Measured / modelled wall time, from the default model's training (runs/default-d9c27fb7, 8 epochs, llama,
+#: machine otherwise idle): stage 1 of device_1 took 137 s (modelled 136 s), of device_3 133 s, stage 2 115 s
+#: (modelled 95 s): 385 s vs 367 s. 1.1 leaves a little room for logging, checkpoints and a busier machine; a machine
+#: shared with other jobs is slower still (the README's 14 min for that model were measured beside other work).
+CALIBRATION = 1.1
+_STARTUP_S = 6.0  # building models, loading SmolLM2, opening the dataset, per training or evaluation job
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run of the benchmark: a scheme, its decoder, the centers to train/evaluate and its epochs."""
+
+    name: str
+    scheme: str
+    decoder: str
+    centers: tuple[str, ...]
+    epochs: int | None  # per stage; None: the preset's
+
+    @property
+    def multi_device(self) -> bool:
+        return SCHEMES[self.scheme][1]
+
+    @property
+    def modality(self) -> str:
+        return SCHEMES[self.scheme][0]
+
+
+def run_name(scheme: str, decoder: str) -> str:
+    """``llm-disac`` for the default (LLaMA-family) decoder, ``llm-disac-gpt2`` etc. for the others."""
+    return scheme if decoder == "llama" else f"{scheme}-{decoder}"
+
+
+def parse_epochs(tokens: list[str] | None, preset: str) -> tuple[int | None, dict[str, int]]:
+    """``--epochs`` tokens: ``N`` (every run) and/or ``NAME=N`` (a scheme or run name) -> (default, overrides)."""
+    default, overrides = BENCHMARK_EPOCHS.get(preset), {}
+    for token in tokens or []:
+        name, sep, value = token.rpartition("=")
+        try:
+            n = int(value)
+        except ValueError:
+            raise ValueError(f"--epochs takes N or NAME=N (N a positive integer), got {token!r}") from None
+        if n < 1:
+            raise ValueError(f"--epochs: epochs must be >= 1, got {token!r}")
+        if sep:
+            overrides[name] = n
+        else:
+            default = n
+    return default, overrides
+
+
+def make_plan(devices: list[str], schemes: list[str], decoders: list[str], positions: list[int],
+              epochs: tuple[int | None, dict[str, int]]) -> list[RunSpec]:
+    """The runs for ``schemes`` (Table III order) and, for ``llm-disac``, every decoder in ``decoders``.
+
+    ``positions`` (1-based aggregation-center positions, Figs. 8-10) apply to LLM-DiSAC with the LLaMA-family
+    decoder and to MM-SD; every other run uses position 1 (the first device), as the paper's Table III and Figs. 5-7.
+    """
+    unknown = [s for s in schemes if s not in SCHEMES]
+    if unknown:
+        raise ValueError(f"unknown schemes {unknown}; choose from {', '.join(SCHEMES)}")
+    bad = [d for d in decoders if d not in DECODERS]
+    if bad:
+        raise ValueError(f"unknown decoders {bad}; choose from {', '.join(DECODERS)}")
+    wrong = [p for p in positions if not 1 <= p <= len(devices)]
+    if wrong:
+        raise ValueError(f"positions {wrong} out of range: the dataset has {len(devices)} devices (1..{len(devices)})")
+    default, overrides = epochs
+    at_positions = tuple(devices[p - 1] for p in sorted(set(positions))) or (devices[0],)
+    plan = []
+    for scheme in SCHEMES:  # Table III order
+        if scheme not in schemes:
+            continue
+        for decoder in (decoders if scheme == "llm-disac" else ("llama",)):
+            name = run_name(scheme, decoder)
+            centers = at_positions if name in ("llm-disac", "mm-sd") else (devices[0],)
+            plan.append(RunSpec(name, scheme, decoder, centers, overrides.get(name, overrides.get(scheme, default))))
+    known = {s.name for s in plan} | {s.scheme for s in plan}
+    stray = sorted(set(overrides) - known)
+    if stray:
+        raise ValueError(f"--epochs names {stray} that are not in the plan ({', '.join(sorted(known))})")
+    return plan
+
+
+def _rate(compute: float, loading: float) -> float:
+    return 1.0 / (1.0 / compute + 1.0 / loading)
+
+
+def estimate_seconds(plan: list[RunSpec], manifest: dict, preset: str, snrs: int = len(EVAL_SNRS_DB)) -> dict:
+    """Estimated wall time [s] of the plan per run, from the throughputs measured on the default preset.
+
+    Counts, per run: stage-1 epochs (train samples of one device at the training rate + validation), hand-overs
+    (every split through RVFN + encoder), stage-2 epochs (train samples at the stage-2 rate + validation decodes),
+    and the evaluation (test samples x SNRs x K decodes), times :data:`CALIBRATION`. Meaningful for the default
+    preset (other presets' image sizes change the rates; their estimate is labelled as such).
+    """
+    frames = manifest["counts"]["frames"] // max(manifest["counts"]["sequences"], 1)
+    N = len(manifest["targets"])
+    n = {k: len(v) * frames * N for k, v in manifest["splits"].items()}  # samples per device and split
+    K = len(manifest["devices"]) - 1
+    train_default = load_section("train", preset)
+    runs = {}
+    for spec in plan:
+        e1 = spec.epochs or train_default.epochs_stage1
+        e2 = spec.epochs or train_default.epochs_stage2
+        dec = spec.decoder if spec.multi_device else None
+        key = (spec.modality, dec)
+        per_epoch = n["train"] / _rate(_STAGE1_COMPUTE[key], _LOAD_SHUFFLED) \
+            + n["val"] / _rate(_EVAL_COMPUTE[key], _LOAD_SEQUENTIAL)
+        if not spec.multi_device:
+            seconds = len(spec.centers) * (e1 * per_epoch + _STARTUP_S) \
+                + len(spec.centers) * n["test"] / _rate(_EVAL_COMPUTE[key], _LOAD_SEQUENTIAL)
+        else:
+            devices = K + 1
+            stage1 = devices * (e1 * per_epoch + _STARTUP_S)
+            senders = devices if len(spec.centers) > 1 else K
+            total = n["train"] + n["val"] + n["test"]
+            handover = senders * total / _rate(_FEATURES[spec.modality], _LOAD_SEQUENTIAL)
+            setup = (n["train"] + n["val"]) / _rate(_FEATURES[spec.modality], _LOAD_SEQUENTIAL) + _STARTUP_S
+            stage2 = len(spec.centers) * (setup + e2 * (n["train"] / _STAGE2_COMPUTE[spec.decoder]
+                                                        + n["val"] * K / _DECODE[spec.decoder]))
+            evaluation = len(spec.centers) * (_STARTUP_S + n["test"] / _rate(_FEATURES[spec.modality],
+                                                                              _LOAD_SEQUENTIAL)
+                                              + snrs * n["test"] * K / _DECODE[spec.decoder])
+            seconds = stage1 + handover + stage2 + evaluation
+        runs[spec.name] = CALIBRATION * seconds
+    return {"runs": runs, "total_s": sum(runs.values()), "calibration": CALIBRATION,
+            "basis": "throughputs measured on the default preset (x86_64, 2 cores, idle)"
+                     + ("" if preset == "default" else f"; the {preset} preset's sizes differ: indicative only")}
+
+
+@dataclass
+class RunRecord:
+    """What the benchmark did with one run: seconds spent training (this invocation) and evaluating."""
+
+    spec: RunSpec
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    steps_done: list[str] = field(default_factory=list)
+
+
+def _handover_current(run: Path, device: str) -> bool:
+    codes = run / "handover" / device / "codes.safetensors"
+    model = run / "stage1" / device / "model.safetensors"
+    return codes.exists() and (run / "handover" / device / "decoder.safetensors").exists() \
+        and codes.stat().st_mtime >= model.stat().st_mtime
+
+
+def _stage_done(out: Path, epochs: int) -> bool:
+    metrics = out / "metrics.csv"
+    return metrics.exists() and len(metrics.read_text().strip().splitlines()) - 1 >= epochs
+
+
+def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | None, progress: bool,
+              record: RunRecord) -> None:
+    """Train (or resume, or re-use) one run: stage 1 where needed, hand-overs, one stage 2 per center."""
+    from disac_ros.training import trainer
+
+    model_cfg = load_section("model", preset, {"scheme": spec.scheme, "decoder": spec.decoder})
+    over = {"epochs_stage1": spec.epochs, "epochs_stage2": spec.epochs} if spec.epochs else {}
+    if seed is not None:
+        over["seed"] = seed
+    train_cfg = load_section("train", preset, over)
+    devices = [d["id"] for d in trainer.store.load_manifest(data)["devices"]]
+    claimed = run / "run.json"
+    if claimed.exists() and json.loads(claimed.read_text()) != trainer.run_config(model_cfg, train_cfg, data):
+        raise ValueError(f"{run} was trained with another config (epochs, preset, seed or dataset) than this "
+                         "benchmark asks for; remove that run directory or choose another --out")
+    stage1 = devices if spec.multi_device else list(spec.centers)
+    t0 = time.monotonic()
+    for device in stage1:
+        if _stage_done(run / "stage1" / device, train_cfg.epochs_stage1):
+            continue
+        log.info("%s: stage 1 on %s (%d epochs)", spec.name, device, train_cfg.epochs_stage1)
+        trainer.train_stage1(data, run, device, model_cfg, train_cfg, progress=progress)
+        record.steps_done.append(f"stage1/{device}")
+    if spec.multi_device:
+        senders = [d for d in devices if any(d != c for c in spec.centers)]
+        for device in senders:
+            if not _handover_current(run, device):
+                log.info("%s: hand-over of %s", spec.name, device)
+                trainer.export_handover(data, run, device)
+                record.steps_done.append(f"handover/{device}")
+        for center in spec.centers:
+            if _stage_done(trainer.stage2_dir(run, center), train_cfg.epochs_stage2):
+                continue
+            log.info("%s: stage 2 with %s as center (%d epochs)", spec.name, center, train_cfg.epochs_stage2)
+            trainer.train_stage2(data, run, model_cfg, train_cfg, center=center, progress=progress)
+            record.steps_done.append(trainer.stage2_dir(run, center).name)
+    record.train_seconds += time.monotonic() - t0
+
+
+def equivalent_commands(spec: RunSpec, data: Path, run: Path, preset: str, seed: int, snrs: list[float]) -> list[str]:
+    """``disac train`` / ``disac evaluate`` calls that build and score the same run directory as the benchmark.
+
+    ``disac train`` trains stage 2 at the first device only; the other centers' stage 2 (``RUN/stage2-<device>``) and
+    the first device's hand-over exist only through ``disac benchmark`` (``trainer.train_stage2(center=...)``).
+    """
+    import shlex
+
+    base = ["disac", "train", "--data", str(data), "--out", str(run), "--preset", preset, "--scheme", spec.scheme]
+    if spec.multi_device and spec.decoder != "llama":
+        base += ["--decoder", spec.decoder]
+    if spec.epochs:
+        base += ["--epochs", str(spec.epochs)]
+    base += ["--seed", str(seed), "--no-progress"]
+    lines = []
+    if spec.multi_device:
+        lines.append(shlex.join(base))
+    else:
+        lines += [shlex.join(base + ["--stage", "1", "--device", c]) for c in spec.centers]
+    lines.append(shlex.join(["disac", "evaluate", "--run", str(run), "--data", str(data), "--snr",
+                             *(f"{x:g}" for x in snrs), "--seed", str(seed), "--centers", *spec.centers]))
+    return lines
+
+
+def machine() -> str:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {gpu}, torch {torch.__version__},"
+            f" {torch.get_num_threads()} threads")
+
+
+def last_metrics(run: Path) -> dict[str, dict]:
+    """The last row of every stage's metrics.csv (``stage1/<device>``, ``stage2``, ``stage2-<device>``)."""
+    import csv
+
+    out = {}
+    for path in sorted(run.glob("stage*/**/metrics.csv")) + sorted(run.glob("stage2*/metrics.csv")):
+        rows = list(csv.DictReader(path.read_text().splitlines()))
+        if rows:
+            out[str(path.parent.relative_to(run))] = {k: float(v) for k, v in rows[-1].items() if v != ""}
+    return out
+
+
+def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs: list[float], seed: int,
+                  table_snr: float, commands: list[str], progress: bool = True, timing_repeats: int = 20) -> dict:
+    """Train and evaluate every run of ``plan``; write results.json, report.md and the plots to ``out``.
+
+    Returns the results dictionary (what ``results.json`` holds).
+    """
+    from tqdm import tqdm
+
+    from disac_ros.data.store import load_manifest
+    from disac_ros.evaluation import cost, offline, report
+
+    out.mkdir(parents=True, exist_ok=True)
+    runs_root = out / "runs"
+    runs_root.mkdir(exist_ok=True)
+    gitignore = out / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("# training runs of the benchmark (hundreds of MB); the report, plots and JSON are kept\n"
+                             "runs/\n")
+    manifest = load_manifest(data)
+    estimate = estimate_seconds(plan, manifest, preset, len(snrs))
+    log.info("benchmark: %d runs, estimated %.0f min (%s)", len(plan), estimate["total_s"] / 60, estimate["basis"])
+    t_start = time.monotonic()
+    results: dict = {
+        "name": out.name, "preset": preset, "data": str(data), "data_config_digest": manifest["config_digest"],
+        "out": str(out), "commands": commands, "machine": machine(),
+        "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "snrs_db": snrs, "table_snr_db": table_snr,
+        "seed": seed, "plan": [asdict(s) for s in plan], "estimate": estimate,
+        "dataset": {"counts": manifest["counts"], "splits": {k: len(v) for k, v in manifest["splits"].items()},
+                    "camera": manifest["config"]["camera"], "devices": [d["id"] for d in manifest["devices"]],
+                    "classes": manifest["classes"]},
+        "runs": {},
+    }
+    bar = tqdm(plan, desc="benchmark", disable=not progress, dynamic_ncols=True)
+    for i, spec in enumerate(bar):
+        bar.set_postfix_str(spec.name)
+        log.info("benchmark [%d/%d] %s (%s, decoder %s, centers %s, epochs %s)", i + 1, len(plan), spec.name,
+                 spec.scheme, spec.decoder, ",".join(spec.centers), spec.epochs or "preset")
+        run = runs_root / spec.name
+        record = RunRecord(spec)
+        train_run(spec, data, run, preset, seed, progress, record)
+        t0 = time.monotonic()
+        evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed)
+        cfg = offline.run_info(run)[1]
+        entry = {
+            "spec": asdict(spec), "run": str(run),
+            "equivalent_commands": equivalent_commands(spec, data, run, preset, seed, snrs),
+            "train_seconds": record.train_seconds, "trained_now": record.steps_done,
+            "estimated_seconds": estimate["runs"][spec.name], "evaluation": evaluation,
+            "training": last_metrics(run),
+            "cost": cost.communication_cost(manifest, cfg.L_se, cfg.d_se, snrs, multi_device=spec.multi_device),
+            "execution_time": cost.execution_time(data, run, snrs, repeats=timing_repeats),
+        }
+        record.eval_seconds = time.monotonic() - t0
+        entry["eval_seconds"] = record.eval_seconds
+        results["runs"][spec.name] = entry
+        results["wall_seconds"] = time.monotonic() - t_start
+        report.write_outputs(results, out)  # after every run: a killed benchmark leaves a valid partial report
+        log.info("benchmark [%d/%d] %s done: trained %.0f s, evaluated %.0f s", i + 1, len(plan), spec.name,
+                 record.train_seconds, record.eval_seconds)
+    results["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    results["wall_seconds"] = time.monotonic() - t_start
+    report.write_outputs(results, out)
+    return results
+
+
+def results_for_run(data: Path, run: Path, evaluation: dict, comm: dict, exe: dict | None, commands: list[str],
+                    table_snr: float, seed: int, wall_seconds: float) -> dict:
+    """The results structure of :func:`run_benchmark` for one run evaluated by ``disac evaluate --run --out``."""
+    from disac_ros.data.store import load_manifest
+
+    manifest = load_manifest(data)
+    model = evaluation["model"]
+    name = run_name(model["scheme"], model["decoder"]) if evaluation["multi_device"] else model["scheme"]
+    spec = RunSpec(name, model["scheme"], model["decoder"], tuple(evaluation["centers"]),
+                   evaluation["train"]["epochs_stage1"])
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "kind": "evaluate", "name": Path(run).name, "preset": "n/a (one run)", "data": str(data),
+        "data_config_digest": manifest["config_digest"], "out": None, "commands": commands, "machine": machine(),
+        "started_utc": now, "finished_utc": now, "wall_seconds": wall_seconds, "snrs_db": evaluation["snrs_db"],
+        "table_snr_db": table_snr, "seed": seed, "plan": [asdict(spec)],
+        "estimate": {"runs": {}, "total_s": None, "calibration": 1.0, "basis": "not estimated (disac evaluate)"},
+        "dataset": {"counts": manifest["counts"], "splits": {k: len(v) for k, v in manifest["splits"].items()},
+                    "camera": manifest["config"]["camera"], "devices": [d["id"] for d in manifest["devices"]],
+                    "classes": manifest["classes"]},
+        "runs": {name: {"spec": asdict(spec), "run": str(run), "train_seconds": 0.0, "trained_now": [],
+                        "estimated_seconds": None, "eval_seconds": wall_seconds, "evaluation": evaluation,
+                        "training": last_metrics(Path(run)), "cost": comm, "execution_time": exe}},
+    }
