@@ -107,6 +107,7 @@ def fit(tag: str, out: Path, model: torch.nn.Module, loss_fn: SensingLoss, step:
     params = [p for p in [*model.parameters(), *loss_fn.parameters()] if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=train_cfg.lr, weight_decay=train_cfg.weight_decay)
     history: list[dict] = []
+    board = _tensorboard(out)
     start = 0
     if (out / "state.pt").exists():
         state = load_state(out / "state.pt")
@@ -144,7 +145,23 @@ def fit(tag: str, out: Path, model: torch.nn.Module, loss_fn: SensingLoss, step:
                                       "history": json.dumps(history), "config": json.dumps(config, sort_keys=True)})
         save_weights(model, out / "model.safetensors", weights_config(config))
         _write_csv(out / "metrics.csv", history)
+        if board is not None:
+            for key, value in row.items():
+                if key != "epoch":
+                    board.add_scalar(f"{tag}/{key}", value, epoch + 1)
+            board.flush()
+    if board is not None:
+        board.close()
     return history
+
+
+def _tensorboard(out: Path):
+    """A TensorBoard writer into ``out/tensorboard`` when the ``tensorboard`` package is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # optional: metrics.csv always has the same numbers
+        return None
+    return SummaryWriter(str(out / "tensorboard"))
 
 
 def _loader(ds, train_cfg: TrainConfig, shuffle_seed: int | None) -> DataLoader:
