@@ -158,3 +158,22 @@ def test_single_device_scheme_trains_the_center_only(smoke_data, tmp_path):
     assert not (out / "handover").exists() and not (out / "stage2").exists()
     weights = load_file(str(out / "stage1" / "device_0" / "model.safetensors"))
     assert not any(k.startswith(("rvfn.cv.", "decoder.", "encoder.")) for k in weights), "RF-only, no link"
+
+
+def test_stage2_at_another_center_hands_over_the_first_device(smoke_data, run, tmp_path, capsys):
+    from disac_ros.cli import main
+
+    out = tmp_path / "run"
+    shutil.copytree(run, out)
+    assert not (out / "handover" / "device_0").exists(), "the default center keeps its feature"
+    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--stage", "2",
+                 "--center", "device_9", "--no-progress"]) != 0
+    assert "unknown --center ['device_9']" in capsys.readouterr().err
+    assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--stage", "2",
+                 "--center", "device_2", "--no-progress"]) == 0
+    assert (out / "handover" / "device_0" / "codes.safetensors").exists()
+    assert not trainer.handover_stale(out, "device_0")
+    assert (out / "stage2-device_2" / "model.safetensors").exists()
+    # the default center's stage 2 is untouched
+    torch.testing.assert_close(load_file(str(out / "stage2" / "model.safetensors")),
+                               load_file(str(run / "stage2" / "model.safetensors")), rtol=0, atol=0)

@@ -15,6 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="1: devices train RVFN+LSTN on their own data; 2: the center trains TRAM from "
                              "handed-over codes; all: both, every device in turn")
     parser.add_argument("--device", default=None, help="stage 1 for this device only (a separate job per device)")
+    parser.add_argument("--center", nargs="+", default=None, metavar="DEVICE",
+                        help="aggregation center(s) of stage 2 (default: the first device, into RUN/stage2; another "
+                             "center trains into RUN/stage2-<device> from every other device's hand-over, exported "
+                             "here when missing)")
     parser.add_argument("--preset", choices=PRESETS, default="smoke", help="model and training sizes")
     parser.add_argument("--scheme", choices=tuple(SCHEMES), default=None, help="Table III scheme (default: llm-disac)")
     parser.add_argument("--decoder", choices=("llama", "gpt2", "lstm", "gru"), default=None,
@@ -39,24 +43,25 @@ def run(args: argparse.Namespace) -> int:
     train_cfg = load_section("train", args.preset, train_over)
     data, out = Path(args.data), Path(args.out)
     devices = [d["id"] for d in load_manifest(data)["devices"]]
-    if args.device and args.device not in devices:
-        raise ValueError(f"unknown --device {args.device!r}; the dataset has {devices}")
+    for name, given in (("--device", [args.device] if args.device else []), ("--center", args.center or [])):
+        if unknown := [d for d in given if d not in devices]:
+            raise ValueError(f"unknown {name} {unknown}; the dataset has {devices}")
+    centers = args.center or devices[:1]
     # Single-device schemes train only the center and stop after stage 1.
-    stage1_devices = [args.device] if args.device else (devices if model_cfg.multi_device else devices[:1])
+    stage1_devices = [args.device] if args.device else (devices if model_cfg.multi_device else centers)
     progress = not args.no_progress
     if args.stage in ("1", "all"):
         for device in stage1_devices:
             trainer.train_stage1(data, out, device, model_cfg, train_cfg, progress=progress)
-            if model_cfg.multi_device and device != devices[0] and not _handover_current(out, device):
-                trainer.export_handover(data, out, device)  # the center keeps its own feature
+            # A collaborator hands over its codes and decoder; the center keeps its own feature.
+            if model_cfg.multi_device and device != centers[0] and trainer.handover_stale(out, device):
+                trainer.export_handover(data, out, device)
     if args.stage in ("2", "all") and model_cfg.multi_device:
-        trainer.train_stage2(data, out, model_cfg, train_cfg, progress=progress)
+        for center in centers:
+            for device in devices:
+                if device != center and trainer.handover_stale(out, device):
+                    trainer.export_handover(data, out, device)
+            trainer.train_stage2(data, out, model_cfg, train_cfg, center=center, progress=progress)
     print(f"run {out}: done ({args.stage}); metrics in {out}/*/metrics.csv")
     return 0
 
-
-def _handover_current(run: Path, device: str) -> bool:
-    """Whether the device's hand-over files exist and are newer than its stage-1 model (a re-run skips them)."""
-    model = run / "stage1" / device / "model.safetensors"
-    files = [run / "handover" / device / name for name in ("codes.safetensors", "decoder.safetensors")]
-    return model.exists() and all(f.exists() and f.stat().st_mtime >= model.stat().st_mtime for f in files)

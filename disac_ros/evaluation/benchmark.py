@@ -191,13 +191,6 @@ class RunRecord:
     steps_done: list[str] = field(default_factory=list)
 
 
-def _handover_current(run: Path, device: str) -> bool:
-    codes = run / "handover" / device / "codes.safetensors"
-    model = run / "stage1" / device / "model.safetensors"
-    return codes.exists() and (run / "handover" / device / "decoder.safetensors").exists() \
-        and codes.stat().st_mtime >= model.stat().st_mtime
-
-
 def _stage_done(out: Path, epochs: int) -> bool:
     metrics = out / "metrics.csv"
     return metrics.exists() and len(metrics.read_text().strip().splitlines()) - 1 >= epochs
@@ -229,7 +222,7 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
     if spec.multi_device:
         senders = [d for d in devices if any(d != c for c in spec.centers)]
         for device in senders:
-            if not _handover_current(run, device):
+            if trainer.handover_stale(run, device):
                 log.info("%s: hand-over of %s", spec.name, device)
                 trainer.export_handover(data, run, device)
                 record.steps_done.append(f"handover/{device}")
@@ -245,8 +238,7 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
 def equivalent_commands(spec: RunSpec, data: Path, run: Path, preset: str, seed: int, snrs: list[float]) -> list[str]:
     """``disac train`` / ``disac evaluate`` calls that build and score the same run directory as the benchmark.
 
-    ``disac train`` trains stage 2 at the first device only; the other centers' stage 2 (``RUN/stage2-<device>``) and
-    the first device's hand-over exist only through ``disac benchmark`` (``trainer.train_stage2(center=...)``).
+    Multi-device runs: one ``disac train`` with ``--center`` naming every aggregation-center position.
     """
     import shlex
 
@@ -258,7 +250,7 @@ def equivalent_commands(spec: RunSpec, data: Path, run: Path, preset: str, seed:
     base += ["--seed", str(seed), "--no-progress"]
     lines = []
     if spec.multi_device:
-        lines.append(shlex.join(base))
+        lines.append(shlex.join(base + (["--center", *spec.centers] if len(spec.centers) > 1 else [])))
     else:
         lines += [shlex.join(base + ["--stage", "1", "--device", c]) for c in spec.centers]
     lines.append(shlex.join(["disac", "evaluate", "--run", str(run), "--data", str(data), "--snr",

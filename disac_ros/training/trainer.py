@@ -349,10 +349,20 @@ class CenterSide:
         return outs, torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
 
 
+def handover_stale(run: Path, device_id: str) -> bool:
+    """Whether the device's stage-1 model is in ``run`` and its hand-over is missing or older than it.
+
+    A hand-over copied from another machine without the stage-1 model is never stale.
+    """
+    model = run / "stage1" / device_id / "model.safetensors"
+    files = [run / "handover" / device_id / name for name in ("codes.safetensors", "decoder.safetensors")]
+    return model.exists() and not all(f.exists() and f.stat().st_mtime >= model.stat().st_mtime for f in files)
+
+
 def stage2_dir(run: Path, center: str | None = None) -> Path:
     """Where stage 2 with ``center`` as aggregation center lives.
 
-    ``RUN/stage2`` for the run's first device (the default center, and the only one ``disac train`` trains);
+    ``RUN/stage2`` for the run's first device (the default center of ``disac train``);
     ``RUN/stage2-<center>`` for any other device. Stage 1 does not depend on the center, so every center's stage 2
     re-uses the same stage-1 models and hand-overs.
     """
