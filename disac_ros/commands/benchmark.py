@@ -112,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
     commands = [shlex.join(["disac", "generate", "--preset", args.preset, "--out", str(data)]),
                 command_line(args, data, out)]
     if not have_data:
-        from disac_ros.commands import generate
+        from disac_ros.commands import generate, parse
 
-        generate.run(argparse.Namespace(preset=args.preset, config=None, out=str(data), seed=None, backend="auto",
-                                        no_progress=args.no_progress))
+        generate.run(parse(generate, ["--preset", args.preset, "--out", str(data)]
+                           + (["--no-progress"] if args.no_progress else [])))
     results = benchmark.run_benchmark(data, out, args.preset, plan, [float(s) for s in args.snr], args.seed,
                                       args.table_snr, commands, progress=not args.no_progress,
                                       timing_repeats=args.timing_repeats)

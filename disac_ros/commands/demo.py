@@ -128,24 +128,21 @@ def run_live(args: argparse.Namespace, run_dir: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from disac_ros.commands import generate, info, inspect, train
+    from disac_ros.commands import generate, info, inspect, parse, train
     from disac_ros.config import load_scene
     from disac_ros.data.generate import config_digest
     from disac_ros.training.trainer import evaluate_run
 
     print("== environment ==")
-    info.run(argparse.Namespace(json=False))
+    info.run(parse(info, []))
     digest = config_digest(load_scene(preset=args.preset))[:8]
     data = Path(args.data or f"data/{args.preset}-{digest}")
     run_dir = Path(args.run or f"runs/{args.preset}-{digest}")
     print(f"\n== dataset ({args.preset} preset) -> {data} ==")
-    generate.run(argparse.Namespace(preset=args.preset, config=None, out=str(data), seed=None, backend="auto",
-                                    no_progress=False))
-    inspect.run(argparse.Namespace(data=str(data), sequence=0, frame=None, png=None))
+    generate.run(parse(generate, ["--preset", args.preset, "--out", str(data)]))
+    inspect.run(parse(inspect, [str(data)]))
     print(f"\n== two-stage training -> {run_dir} ==")
-    train.run(argparse.Namespace(data=str(data), out=str(run_dir), stage="all", device=None, preset=args.preset,
-                                 scheme=None, decoder=None, decoder_path=None, epochs=None, seed=None,
-                                 no_progress=False))
+    train.run(parse(train, ["--data", str(data), "--out", str(run_dir), "--preset", args.preset]))
     print(f"\n== evaluation on the test split, links at {args.snr:g} dB ==")
     result = evaluate_run(data, run_dir, "test", args.snr)
     print(f"{'seq/chunk/i/tgt':<17} {'class (true)':<16} {'distance m':>16} {'azimuth deg':>16} "
