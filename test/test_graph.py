@@ -11,13 +11,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from procs import DISAC, start, stop
 
 # Load torch's compiler stack (torchvision -> torch._dynamo -> triton) before the session's Genesis scene starts its
 # EGL/llvmpipe renderer in this process (smoke_data): importing it afterwards crashes (SIGSEGV in triton's loader),
@@ -77,20 +76,10 @@ def graph(smoke_run, rclpy_context):
     from sensor_msgs.msg import Image
     from visualization_msgs.msg import MarkerArray
 
-    cmd = [sys.executable, "-m", "disac_ros.cli", "launch", "--preset", "smoke", "--num-devices", "3",
-           "--run", str(smoke_run), "--grace", "15", "--set", "aggregator.summary_period_s=5.0",
-           "--set", "genesis_bridge.rate_hz=4.0"]
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True, bufsize=1, errors="replace")
-    lines: list[str] = []
-
-    def read() -> None:
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    proc, lines = start([*DISAC, "launch", "--preset", "smoke", "--num-devices", "3", "--run", str(smoke_run),
+                         "--grace", "15", "--set", "aggregator.summary_period_s=5.0",
+                         "--set", "genesis_bridge.rate_hz=4.0"])
     node = rclpy.create_node("graph_test")
     g = Graph(proc, node, lines, started=started)
     node.create_subscription(TargetStateArray, "/targets", lambda m: g.targets.append((time.monotonic(), m)), 50)
@@ -108,14 +97,7 @@ def graph(smoke_run, rclpy_context):
     try:
         yield g
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        reader.join(timeout=10)
+        stop(proc)
         node.destroy_node()
         print("\n".join(lines[-30:]))
 

@@ -4,45 +4,25 @@ rosbags, holds the expected topics and types, and the replayed /targets equal th
 """
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
-import threading
 import time
 
 import numpy as np
 import pytest
+from procs import DISAC, start, stop
 
 import disac_ros.inference  # noqa: F401  (torch's compiler stack before any Genesis rendering: see test_graph.py)
+from disac_ros.nodes.common import stamp_of
 
 pytestmark = pytest.mark.slow
 
 DEVICES = ["device_0", "device_1", "device_2"]
 SENSORS = ["/clock", *(f"/{d}/camera/image_raw" for d in DEVICES), *(f"/{d}/radar/echo" for d in DEVICES)]
-DISAC = [sys.executable, "-m", "disac_ros.cli"]
-
-
-def _start(cmd: list[str]) -> tuple[subprocess.Popen, list[str]]:
-    """Start a process whose output a thread collects (an undrained pipe would block it)."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True, errors="replace")
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    return proc, lines
 
 
 def _launch(smoke_run, *extra: str) -> tuple[subprocess.Popen, list[str]]:
-    return _start([*DISAC, "launch", "--preset", "smoke", "--num-devices", str(len(DEVICES)), "--run",
-                   str(smoke_run), "--grace", "15", *extra])
-
-
-def _stop(proc: subprocess.Popen, timeout: float = 60) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return start([*DISAC, "launch", "--preset", "smoke", "--num-devices", str(len(DEVICES)), "--run",
+                  str(smoke_run), "--grace", "15", *extra])
 
 
 def _collect(node, received: dict, until, timeout: float, proc: subprocess.Popen, lines: list[str],
@@ -52,13 +32,9 @@ def _collect(node, received: dict, until, timeout: float, proc: subprocess.Popen
     deadline = time.monotonic() + timeout
     while not until():
         if time.monotonic() > deadline or proc.poll() is not None:
-            _stop(proc)
-            pytest.fail(f"{what}: {len(received)} /targets arrays; output:\n" + "".join(lines[-60:]))
+            stop(proc)
+            pytest.fail(f"{what}: {len(received)} /targets arrays; output:\n" + "\n".join(lines[-60:]))
         rclpy.spin_once(node, timeout_sec=0.1)
-
-
-def _key(msg) -> int:
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
 
 
 def _states(msg) -> np.ndarray:
@@ -76,18 +52,18 @@ def test_replaying_a_recorded_bag_reproduces_the_estimates(smoke_run, rclpy_cont
 
     received: dict[int, object] = {}
     node = rclpy.create_node("replay_test")
-    node.create_subscription(TargetStateArray, "/targets", lambda m: received.setdefault(_key(m), m),
+    node.create_subscription(TargetStateArray, "/targets", lambda m: received.setdefault(stamp_of(m), m),
                              QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
     bag = tmp_path / "live"
     try:
         # 1. the live graph, recorded
-        recorder, _ = _start([*DISAC, "record", "--topics", *SENSORS, "/targets", "/ground_truth/targets", "--out",
+        recorder, _ = start([*DISAC, "record", "--topics", *SENSORS, "/targets", "/ground_truth/targets", "--out",
                               str(bag)])
         graph, lines = _launch(smoke_run, "--set", "genesis_bridge.rate_hz=2.0")
         _collect(node, received, lambda: len(received) >= 12, 300, graph, lines, "live graph")
-        _stop(graph)
+        stop(graph)
         time.sleep(1.0)
-        _stop(recorder)
+        stop(recorder)
         topics = bag_topics(bag)
         assert topics["/targets"].msgtype == "disac_ros/msg/TargetStateArray"
         assert topics["/device_1/radar/echo"].msgtype == "disac_ros/msg/RadarEcho"
@@ -95,7 +71,7 @@ def test_replaying_a_recorded_bag_reproduces_the_estimates(smoke_run, rclpy_cont
         assert topics["/clock"].msgtype == "rosgraph_msgs/msg/Clock"
         with AnyReader([bag], default_typestore=load_typestore()) as reader:
             conns = [c for c in reader.connections if c.topic == "/targets"]
-            recorded = {_key(m): m for m in (reader.deserialize(d, c.msgtype)
+            recorded = {stamp_of(m): m for m in (reader.deserialize(d, c.msgtype)
                                             for c, _, d in reader.messages(connections=conns))}
         assert len(recorded) >= 10
 
@@ -105,12 +81,12 @@ def test_replaying_a_recorded_bag_reproduces_the_estimates(smoke_run, rclpy_cont
         _collect(node, received, lambda: sum("loaded in" in line for line in lines) >= len(DEVICES), 120, graph,
                  lines, "models loaded")  # the encoders and the aggregator say when their models are loaded
         time.sleep(2.0)
-        player, _ = _start([*DISAC, "play", str(bag), "--topics", *SENSORS, "--delay", "30", "--wait-for-subscribers"])
+        player, _ = start([*DISAC, "play", str(bag), "--topics", *SENSORS, "--delay", "30", "--wait-for-subscribers"])
         _collect(node, received, lambda: player.poll() is not None, 180, graph, lines, "replay")
         end = time.monotonic() + 5.0
         while time.monotonic() < end:
             rclpy.spin_once(node, timeout_sec=0.1)
-        _stop(graph)
+        stop(graph)
     finally:
         node.destroy_node()
 
