@@ -52,8 +52,9 @@ class Dropped(ValueError):
         self.reason = reason
 
 
-def stamp_ns(sec: int, nanosec: int) -> int:
-    return int(sec) * NS + int(nanosec)
+def stamp_ns(header) -> int:
+    """A message header's stamp in integer nanoseconds (rclpy and rosbags messages alike)."""
+    return int(header.stamp.sec) * NS + int(header.stamp.nanosec)
 
 
 def classify_error(message: str) -> str:

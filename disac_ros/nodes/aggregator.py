@@ -26,19 +26,15 @@ from rclpy.parameter import Parameter
 from disac_ros.nodes.common import (
     CLASS_RGB,
     RELIABLE_QOS,
-    SENSOR_QOS,
     WORLD_FRAME,
     ConfigError,
+    DeviceSensors,
     declare,
-    echo_topic,
-    image_topic,
     link_stats_topic,
     marker,
-    now_ns,
     quiet_model_loading,
     read_labeled_array,
     rx_topic,
-    sensor_qos,
     spin,
     stamp_of,
     timing_topic,
@@ -50,7 +46,6 @@ from disac_ros.pipeline import (
     CollaboratorWindow,
     DropLog,
     Dropped,
-    FrameAssembler,
     StageTimes,
     classify_error,
     execution_time,
@@ -125,7 +120,6 @@ class Aggregator(Node):
         hooks += module_timer(self.system.center_model(), self.times, "aggregation")
         self._hooks = hooks
         self.num_targets = len(self.system.target_classes)
-        self.assembler = FrameAssembler(self.num_targets, stale_after_s, max_pending)
         self.window = CollaboratorWindow(self.devices, self.num_targets, window_s, dead_after_s, stale_after_s,
                                          max_pending)
         self.drops = DropLog()
@@ -133,16 +127,16 @@ class Aggregator(Node):
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
         self._truth: OrderedDict = OrderedDict()                           # stamp -> TargetStateArray
 
-        from sensor_msgs.msg import Image
         from std_msgs.msg import Float64MultiArray
         from visualization_msgs.msg import MarkerArray
 
-        from disac_ros.msg import RadarEcho, SemanticCode, TargetStateArray
+        from disac_ros.msg import SemanticCode, TargetStateArray
 
         self.targets_pub = self.create_publisher(TargetStateArray, "/targets", RELIABLE_QOS)
         self.markers_pub = self.create_publisher(MarkerArray, "/targets/markers", RELIABLE_QOS)
-        self.create_subscription(Image, image_topic(self.center), self.on_image, SENSOR_QOS)
-        self.create_subscription(RadarEcho, echo_topic(self.center), self.on_echo, sensor_qos(5 * self.num_targets))
+        self.sensors = DeviceSensors(self, self.center, self.system.image_shape, self.system.echo_shape,
+                                     self.num_targets, stale_after_s, max_pending, self.drops, self._frame,
+                                     label="center ")
         for k in self.devices:
             self.create_subscription(SemanticCode, rx_topic(k), lambda m, k=k: self.on_code(k, m),
                                      RELIABLE_QOS)
@@ -163,35 +157,6 @@ class Aggregator(Node):
                                f"{time.monotonic() - t0:.1f} s; window {window_s:g} s")
 
     # -- inputs -----------------------------------------------------------------------------------------------
-    def on_image(self, msg) -> None:
-        from disac_ros.ros.convert import msg_to_image
-
-        try:
-            image = np.array(msg_to_image(msg, self.system.image_shape[:2]))  # writable: torch.from_numpy
-            frame = self.assembler.add_image(stamp_of(msg), image, now_ns(self))
-        except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, f"center image: {exc}")
-        except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"center image: {exc}")
-        if frame is not None:
-            self._frame(frame)
-
-    def on_echo(self, msg) -> None:
-        from disac_ros.ros.convert import msg_to_echo
-
-        if msg.device_id != self.center:
-            return warn_drop(self, self.drops, "unknown_device",
-                             f"echo from device {msg.device_id!r} on the center's topic")
-        try:
-            echo = msg_to_echo(msg, self.system.echo_shape)
-            frame = self.assembler.add_echo(stamp_of(msg), msg.target_id, echo, now_ns(self))
-        except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, f"center echo: {exc}")
-        except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"center echo: {exc}")
-        if frame is not None:
-            self._frame(frame)
-
     def _frame(self, frame) -> None:
         try:
             ready = self.window.add_frame(frame)

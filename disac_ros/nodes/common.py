@@ -15,7 +15,10 @@ import math
 import sys
 from collections.abc import Callable
 
+import numpy as np
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+
+from disac_ros.pipeline import Dropped, FrameAssembler, classify_error, stamp_ns
 
 SENSOR_QOS = qos_profile_sensor_data
 CLOCK_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
@@ -77,7 +80,7 @@ def declare(node, name: str, default, description: str, read_only: bool = False)
 
 def stamp_of(msg) -> int:
     """Header stamp of ``msg`` in integer nanoseconds."""
-    return msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+    return stamp_ns(msg.header)
 
 
 def now_ns(node) -> int:
@@ -93,6 +96,52 @@ def warn_drop(node, drops, reason: str, text: str) -> None:
     """Count a dropped input and log it, at most once per ``drops.period_s`` per reason."""
     if drops.drop(reason):
         node.get_logger().warning(f"dropped ({reason}): {text} [{drops.counts[reason]} so far]")
+
+
+class DeviceSensors:
+    """One device's camera image and its N radar echoes, subscribed and paired by stamp (:class:`FrameAssembler`).
+
+    Calls ``on_frame(frame)`` with every complete frame; a malformed, stale or foreign input is logged
+    (:func:`warn_drop`) and dropped. ``image_shape`` / ``echo_shape`` are what the run's model takes.
+    """
+
+    def __init__(self, node, device_id: str, image_shape, echo_shape, num_targets: int, stale_after_s: float,
+                 max_pending: int, drops, on_frame: Callable, label: str = ""):
+        from sensor_msgs.msg import Image
+
+        from disac_ros.msg import RadarEcho
+
+        self.node, self.device_id, self.drops, self.on_frame = node, device_id, drops, on_frame
+        self.image_shape, self.echo_shape, self.label = image_shape, echo_shape, label
+        self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending)
+        node.create_subscription(Image, image_topic(device_id), self.on_image, SENSOR_QOS)
+        node.create_subscription(RadarEcho, echo_topic(device_id), self.on_echo, sensor_qos(5 * num_targets))
+
+    def on_image(self, msg) -> None:
+        from disac_ros.ros.convert import msg_to_image
+
+        self._add("image", lambda: self.assembler.add_image(
+            stamp_of(msg), np.array(msg_to_image(msg, self.image_shape[:2])),  # writable: torch.from_numpy
+            now_ns(self.node)))
+
+    def on_echo(self, msg) -> None:
+        from disac_ros.ros.convert import msg_to_echo
+
+        if msg.device_id != self.device_id:
+            return warn_drop(self.node, self.drops, "unknown_device",
+                             f"echo from device {msg.device_id!r} on {self.device_id}'s topic")
+        self._add("echo", lambda: self.assembler.add_echo(
+            stamp_of(msg), msg.target_id, msg_to_echo(msg, self.echo_shape), now_ns(self.node)))
+
+    def _add(self, what: str, add: Callable) -> None:
+        try:
+            frame = add()
+        except Dropped as exc:
+            return warn_drop(self.node, self.drops, exc.reason, f"{self.label}{what}: {exc}")
+        except ValueError as exc:
+            return warn_drop(self.node, self.drops, classify_error(str(exc)), f"{self.label}{what}: {exc}")
+        if frame is not None:
+            self.on_frame(frame)
 
 
 def spin(factory: Callable[[], object], args: list[str] | None = None) -> int:

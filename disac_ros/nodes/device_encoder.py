@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 
 from disac_ros.nodes.common import (
     RELIABLE_QOS,
-    SENSOR_QOS,
     ConfigError,
+    DeviceSensors,
     declare,
-    echo_topic,
-    image_topic,
     labeled_array,
-    now_ns,
     quiet_model_loading,
-    sensor_qos,
     spin,
-    stamp_of,
     timing_topic,
     tx_topic,
     warn_drop,
@@ -38,8 +32,6 @@ from disac_ros.pipeline import (
     ENCODER_TIMING_FIELDS,
     NS,
     DropLog,
-    Dropped,
-    FrameAssembler,
     StageTimes,
     classify_error,
     module_timer,
@@ -81,19 +73,16 @@ class DeviceEncoder(Node):
         self._hooks = module_timer(model.rvfn, self.times, "feature_extraction") + \
             module_timer(model.encoder, self.times, "encoding")
         self.num_targets = len(self.system.target_classes)
-        self.assembler = FrameAssembler(self.num_targets, stale_after_s, max_pending)
         self.drops = DropLog()
 
-        from sensor_msgs.msg import Image
         from std_msgs.msg import Float64MultiArray
 
-        from disac_ros.msg import RadarEcho, SemanticCode
+        from disac_ros.msg import SemanticCode
 
         self.tx_pub = self.create_publisher(SemanticCode, tx_topic(self.device_id), RELIABLE_QOS)
         self.timing_pub = self.create_publisher(Float64MultiArray, timing_topic(self.device_id), RELIABLE_QOS)
-        self.create_subscription(Image, image_topic(self.device_id), self.on_image, SENSOR_QOS)
-        self.create_subscription(RadarEcho, echo_topic(self.device_id), self.on_echo,
-                                 sensor_qos(5 * self.num_targets))
+        self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
+                                     self.num_targets, stale_after_s, max_pending, self.drops, self.encode)
         self.encoded, self._encoded_at_summary = 0, 0
         self._last_summary = time.monotonic()
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))
@@ -101,36 +90,6 @@ class DeviceEncoder(Node):
                                f"image {self.system.image_shape}, echoes [{self.num_targets}, "
                                f"{', '.join(map(str, self.system.echo_shape))}] -> codes {self.system.code_shape}; "
                                f"inputs stale after {stale_after_s:g} s")
-
-    # -- inputs -----------------------------------------------------------------------------------------------
-    def on_image(self, msg) -> None:
-        from disac_ros.ros.convert import msg_to_image
-
-        try:
-            image = np.array(msg_to_image(msg, self.system.image_shape[:2]))  # writable: torch.from_numpy
-            frame = self.assembler.add_image(stamp_of(msg), image, now_ns(self))
-        except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, f"image: {exc}")
-        except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"image: {exc}")
-        if frame is not None:
-            self.encode(frame)
-
-    def on_echo(self, msg) -> None:
-        from disac_ros.ros.convert import msg_to_echo
-
-        if msg.device_id != self.device_id:
-            return warn_drop(self, self.drops, "unknown_device",
-                             f"echo from device {msg.device_id!r} on {self.device_id}'s topic")
-        try:
-            echo = msg_to_echo(msg, self.system.echo_shape)
-            frame = self.assembler.add_echo(stamp_of(msg), msg.target_id, echo, now_ns(self))
-        except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, f"echo: {exc}")
-        except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"echo: {exc}")
-        if frame is not None:
-            self.encode(frame)
 
     # -- encoding ---------------------------------------------------------------------------------------------
     def encode(self, frame) -> None:

@@ -27,6 +27,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
 from disac_ros import metrics
+from disac_ros.pipeline import stamp_ns
 
 PARTIAL_SUFFIX = ".partial"
 BAG_VERSION = 9  # rosbag2 metadata version written by Jazzy
@@ -258,10 +259,6 @@ def read_bag(path: str | Path, topics: Iterable[str] | None = None) -> Iterator[
 # ---------------------------------------------------------------------------------------------------- evaluation
 
 
-def _stamp_ns(header) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)
-
-
 def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
                  estimate_topic: str = ESTIMATE_TOPIC) -> dict:
     """Sensing metrics (Eqs. 59-61, SI units) of the estimates in a bag against its ground truth.
@@ -286,7 +283,7 @@ def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
         for conn, _, data in reader.messages(connections=conns):
             msg = reader.deserialize(data, conn.msgtype)
             if conn.topic == ground_truth_topic:
-                truth.setdefault(_stamp_ns(msg.header), {t.target_id: t for t in msg.targets})
+                truth.setdefault(stamp_ns(msg.header), {t.target_id: t for t in msg.targets})
             else:
                 estimates.append(msg)
 
@@ -294,7 +291,7 @@ def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
     unmatched = missed = 0
     estimated_frames = set()
     for array in estimates:
-        stamp = _stamp_ns(array.header)
+        stamp = stamp_ns(array.header)
         frame = truth.get(stamp, {})
         if stamp in truth:
             estimated_frames.add(stamp)
@@ -326,7 +323,7 @@ def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
         out[f"rmse_{name}"] = metrics.rmse(pred, true)
     out["units"] = dict(PARAMETER_UNITS)
     out["per_target"] = _per_target(pairs)
-    out["rows"] = [{"stamp_s": _stamp_ns(e.header) * 1e-9, "target_id": int(t.target_id), "pred_label": e.label,
+    out["rows"] = [{"stamp_s": stamp_ns(e.header) * 1e-9, "target_id": int(t.target_id), "pred_label": e.label,
                     "true_label": t.label, "contributing_devices": list(e.contributing_devices),
                     "pred": [float(getattr(e, n)) for n in metrics.PARAMETERS],
                     "true": [float(getattr(t, n)) for n in metrics.PARAMETERS]} for e, t in pairs]
