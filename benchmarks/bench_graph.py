@@ -31,6 +31,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
+    from disac_ros.topics import IMAGE, TARGETS, absolute, device_topic
+
     cmd = [sys.executable, "-m", "disac_ros.cli", "launch", "--preset", preset, "--num-devices", str(num_devices),
            "--set", f"genesis_bridge.rate_hz={float(rate)}", "--set", "aggregator.summary_period_s=5.0"]
     if run:
@@ -60,8 +62,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
         if seen is not None:
             latencies.append((now, now - seen))
 
-    node.create_subscription(Image, "/device_0/camera/image_raw", on_image, qos_profile_sensor_data)
-    node.create_subscription(TargetStateArray, "/targets", on_targets, 10)
+    node.create_subscription(Image, absolute(device_topic("device_0", IMAGE)), on_image, qos_profile_sensor_data)
+    node.create_subscription(TargetStateArray, absolute(TARGETS), on_targets, 10)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     try:

@@ -10,6 +10,8 @@ phi = atan2(y_dev - y_tgt, x_tgt - x_dev), pitch theta = atan2(z_dev - z_tgt, ho
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Literal
@@ -192,6 +194,14 @@ class SceneConfig(_Strict):
         """The aggregation center (the first device)."""
         return self.devices[0]
 
+    def digest(self) -> str:
+        """The scene's identity: 16 hex digits of the SHA-256 of its canonical JSON.
+
+        A dataset records it (``config_digest`` in its manifest), a run records its dataset's (``data_config_digest``),
+        and the live graph refuses a run trained in another scene.
+        """
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+
     @property
     def max_distance(self) -> float:
         """Upper bound of any device-to-target horizontal distance (normalisation of Eq. 55)."""
@@ -239,6 +249,10 @@ SCHEMES: dict[str, tuple[str, bool, bool]] = {
     "llm-disac-lossless": ("both", True, True),
 }
 
+#: Semantic decoder kinds (:func:`disac_ros.models.decoders.build_decoder`): the proposed LLaMA-family LLM decoder
+#: and the paper's GPT-2, LSTM and GRU baselines (Sec. V-A3). The one place this list is written.
+DECODER_KINDS: tuple[str, ...] = ("llama", "gpt2", "lstm", "gru")
+
 
 class ModelConfig(_Strict):
     """Sizes of RVFN, LSTN and TRAM. ``L_*`` are sequence lengths, ``d_*`` feature widths."""
@@ -251,7 +265,7 @@ class ModelConfig(_Strict):
     d_se: int = Field(8, ge=1, description="semantic code width (d_se << d_sf)")
     rf_channels: tuple[int, int, int] = (8, 16, 32)
     fusion_heads: int = Field(4, ge=1)
-    decoder: Literal["llama", "gpt2", "lstm", "gru"] = "llama"
+    decoder: Literal[DECODER_KINDS] = "llama"
     decoder_path: str | None = Field(None, description="local Hugging Face causal-LM directory; None: SmolLM2")
     decoder_layers: int = Field(4, ge=1, description="leading LLM layers kept")
     lora_r: int = Field(8, ge=1)

@@ -12,19 +12,15 @@ raises ``ValueError`` saying what was expected.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from disac_ros.config import ModelConfig
 from disac_ros.data.store import normalization_arrays
 from disac_ros.models.llm_disac import CenterModel, DeviceModel
-from disac_ros.training import trainer
-from disac_ros.training.checkpoint import load_weights
-from disac_ros.training.trainer import weights_config
+from disac_ros.runs import Run, pick_device
 
 
 @dataclass
@@ -52,47 +48,34 @@ class TargetEstimate:
 class LLMDiSAC:
     """A trained run: per-device encoders, the center's RVFN, the collaborators' decoders and TRAM."""
 
-    def __init__(self, run: Path, device: torch.device | None = None):
-        self.run = Path(run)
-        self.config = json.loads((self.run / "run.json").read_text())
-        self.manifest = json.loads((self.run / "data_manifest.json").read_text())
-        self.model_cfg = ModelConfig.model_validate(self.config["model"])
-        self.device = device or trainer.pick_device()
-        self.device_ids = self.config["devices"]
-        self.center = self.device_ids[0]
-        self.classes = self.manifest["classes"]
-        self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
-        self.offset, self.scale = normalization_arrays(self.manifest)
-        radar, camera = self.manifest["radar"], self.manifest["config"]["camera"]
-        self.image_shape = (camera["height"], camera["width"], 3)
-        self.echo_shape = (radar["num_chirps"], radar["num_antennas"], radar["num_samples"])
-        self.code_shape = (self.model_cfg.L_se, self.model_cfg.d_se)
+    def __init__(self, run: Run | str | Path, device: torch.device | None = None):
+        self.run = run if isinstance(run, Run) else Run(run)
+        self.model_cfg = self.run.model_cfg
+        self.device = device or pick_device()
+        self.device_ids = self.run.devices
+        self.center = self.run.center
+        self.classes = self.run.classes
+        self.target_classes = self.run.target_classes
+        self.offset, self.scale = normalization_arrays(self.run.manifest)
+        self.image_shape, self.echo_shape, self.code_shape = self.run.image_shape, self.run.echo_shape, \
+            self.run.code_shape
         self._devices: dict[str, DeviceModel] = {}
         self._center_model: CenterModel | None = None
 
     @classmethod
     def load(cls, run: str | Path, device: torch.device | None = None) -> LLMDiSAC:
-        run = Path(run)
-        for name in ("run.json", "data_manifest.json"):
-            if not (run / name).exists():
-                raise FileNotFoundError(f"{run} is not a training run (no {name}); train one with `disac train`")
+        """The run at ``run``; ``FileNotFoundError`` saying how to make one when it is not a run."""
         return cls(run, device)
 
     # -- models, loaded on first use ------------------------------------------------------------
     def device_model(self, device_id: str) -> DeviceModel:
-        if device_id not in self.device_ids:
-            raise ValueError(f"unknown device {device_id!r}; this run knows {self.device_ids}")
         if device_id not in self._devices:
-            model = trainer.build_device_model(self.model_cfg, self.manifest)
-            load_weights(model, self.run / "stage1" / device_id / "model.safetensors", weights_config(self.config))
-            self._devices[device_id] = model.to(self.device).eval()
+            self._devices[device_id] = self.run.load_device_model(device_id, self.device)
         return self._devices[device_id]
 
     def center_model(self) -> CenterModel:
         if self._center_model is None:
-            model = CenterModel(self.model_cfg)
-            load_weights(model, self.run / "stage2" / "model.safetensors", weights_config(self.config))
-            self._center_model = model.to(self.device).eval()
+            self._center_model = self.run.load_center_model(self.center, self.device)
         return self._center_model
 
     # -- input checks -----------------------------------------------------------------------------

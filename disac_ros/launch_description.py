@@ -2,14 +2,18 @@
 
 :func:`describe` turns (scene config, preset, number of devices, run, params file, overrides) into the list of
 nodes to start: executable, node name, namespace, the per-launch parameters and ``use_sim_time``. Values that
-do not depend on the launch (rates, SNR, windows) live in the params file ``config/disac.yaml``; the
-parameters here are applied after it, so they win. For N devices (the first N of the scene; the first is the
+do not depend on the launch are the nodes' defaults (each node's ``PARAMETERS`` table), overridden by the params
+file ``config/disac.yaml``; the parameters here are applied after it, so they win (``--set`` items become
+``overrides`` with :func:`parse_overrides`). For N devices (the first N of the scene; the first is the
 aggregation center) the graph is::
 
     genesis_bridge                       the scene, sensors of all N devices, ground truth, /clock
     /<dev>/device_encoder                one per collaborator (devices 2..N)
     channel                              the N-1 links to the center
     aggregator                           the center: its own sensors + every link
+
+An encoder runs in its device's namespace and uses relative topic names (:mod:`disac_ros.topics`), so
+``camera/image_raw`` is ``/<dev>/camera/image_raw`` there; the other nodes name ``<dev>/...`` topics.
 """
 from __future__ import annotations
 
@@ -110,4 +114,21 @@ def describe(scene_config: str | Path | None = None, preset: str | None = None, 
         out.append(NodeSpec(s.executable, s.name, s.namespace, {**s.parameters, **extra}, use_sim_time, params))
     assert len({s.full_name for s in out}) == len(out), "node names must be unique"
     assert devices[0] == center
+    return out
+
+
+def parse_overrides(items: list[str]) -> dict[str, dict]:
+    """``--set`` items as :func:`describe`'s overrides: ``["channel.snr_db=10"]`` -> ``{"channel": {"snr_db": 10}}``.
+
+    Values are parsed as YAML; ``NODE`` is a node (``device_1/device_encoder``) or an executable.
+    """
+    import yaml
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        node, dot, param = key.partition(".")
+        if not (sep and dot and node and param):
+            raise ValueError(f"--set expects NODE.PARAM=VALUE, got {item!r}")
+        out.setdefault(node, {})[param] = yaml.safe_load(value)
     return out

@@ -3,8 +3,8 @@
     ros2 launch disac_ros disac.launch.py num_devices:=4 preset:=default run:=/path/to/run [rviz:=true]
 
 The node list comes from ``disac_ros.launch_description.describe``, the function ``disac launch`` calls too, so the
-two launchers start the same executables with the same parameters; node parameters are read from
-``params_file`` (default: the package's ``config/disac.yaml``) with the per-launch values applied on top.
+two launchers start the same executables with the same parameters: each node's defaults (its ``PARAMETERS`` table),
+overridden by ``params_file`` (default: the package's ``config/disac.yaml``), with the per-launch values on top.
 """
 import os  # noqa: I001 (ruff takes the launch package for the repository's launch/ folder)
 

@@ -1,4 +1,4 @@
-"""rosbag2 without rosbag2: ``disac record``, ``disac play`` and ``evaluate_bag``, checked with independent readers.
+"""rosbag2 without rosbag2: ``disac record``, ``disac play`` and bag evaluation, checked with independent readers.
 
 The test publishes synthetic messages itself (no Genesis, no model) in the session's private ROS domain.
 """
@@ -16,10 +16,20 @@ import numpy as np
 import pytest
 import yaml
 
+from disac_ros.evaluation.estimates import evaluate_estimates
+from disac_ros.topics import CLOCK, IMAGE, TARGETS, TX, absolute, device_topic
+
 N = 10  # messages per topic
 PERIOD = 0.1  # seconds between them
 SIM_T0 = 100.0  # sim time of the first message [s]
-TOPICS = ["/clock", "/targets", "/device_0/camera/image_raw", "/device_1/semantic/tx"]
+TOPICS = [CLOCK, absolute(TARGETS), absolute(device_topic("device_0", IMAGE)), absolute(device_topic("device_1", TX))]
+
+
+def evaluate_bag(path):
+    """The metrics of a bag's estimates, composed as ``disac evaluate --bag`` does."""
+    from disac_ros.ros.bags import read_target_arrays
+
+    return evaluate_estimates(*read_target_arrays(path))
 
 
 def disac(*args: str) -> subprocess.Popen:
@@ -234,8 +244,6 @@ def test_killed_recording_never_looks_like_a_bag(rclpy_context, tmp_path, capsys
     from rosbags.rosbag2 import Reader, ReaderError
 
     from disac_ros.cli import main
-    from disac_ros.ros.bags import evaluate_bag
-
     bag = tmp_path / "killed"
     node = rclpy.create_node("bag_test_kill")
     pub = node.create_publisher(TargetStateArray, "/kill_test", QoSProfile(depth=10))
@@ -352,8 +360,6 @@ def build_eval_bag(path: Path, with_estimates: bool = True) -> Path:
 
 
 def test_evaluate_bag_matches_hand_computed_metrics(tmp_path):
-    from disac_ros.ros.bags import evaluate_bag
-
     result = evaluate_bag(build_eval_bag(tmp_path / "eval"))
     # Matched pairs: (t=1.0, id 0), (t=1.0, id 1), (t=1.1, id 0).
     assert (result["matched"], result["unmatched_estimates"], result["missed_targets"]) == (3, 2, 1)
@@ -378,8 +384,6 @@ def test_evaluate_bag_matches_hand_computed_metrics(tmp_path):
 
 def test_evaluate_command_and_missing_topic(tmp_path, capsys):
     from disac_ros.cli import main
-    from disac_ros.ros.bags import evaluate_bag
-
     bag = build_eval_bag(tmp_path / "eval")
     out = tmp_path / "metrics" / "eval.json"
     assert main(["evaluate", "--bag", str(bag), "--json", str(out)]) == 0

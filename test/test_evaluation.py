@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from disac_ros import metrics
-from disac_ros.evaluation import benchmark, cost, paper
+from disac_ros.config import DECODER_KINDS, SCHEMES
+from disac_ros.evaluation import cost, paper, suite
 
 PARAMS = ("distance", "azimuth", "pitch", "radial_velocity")
 KEYS = {"accuracy", *(f"{m}_{p}" for m in ("nmse_db", "rmse") for p in PARAMS)}
@@ -67,8 +68,8 @@ def test_communication_cost_hand_computed():
 
 def test_plan_epochs_and_estimate():
     devices = ["device_0", "device_1", "device_2", "device_3"]
-    plan = benchmark.make_plan(devices, list(paper.SCHEME_LABELS), list(benchmark.DECODERS), [1, 2, 3, 4],
-                               benchmark.parse_epochs(["5", "llm-disac-gpt2=3"], "default"))
+    plan = suite.make_plan(devices, list(paper.SCHEME_LABELS), list(DECODER_KINDS), [1, 2, 3, 4],
+                           suite.parse_epochs(["5", "llm-disac-gpt2=3"], "default"))
     names = [s.name for s in plan]
     assert names == ["sm-sd-rf", "sm-sd-cv", "mm-sd", "sm-md-rf", "sm-md-cv", "llm-disac", "llm-disac-gpt2",
                      "llm-disac-lstm", "llm-disac-gru", "llm-disac-lossless"]
@@ -76,15 +77,102 @@ def test_plan_epochs_and_estimate():
     assert by["llm-disac"].centers == tuple(devices) and by["mm-sd"].centers == tuple(devices)
     assert by["sm-md-rf"].centers == ("device_0",) and by["llm-disac-gpt2"].epochs == 3
     assert by["sm-sd-rf"].epochs == 5
-    assert benchmark.parse_epochs(None, "default") == (benchmark.BENCHMARK_EPOCHS["default"], {})
+    assert suite.parse_epochs(None, "default") == (suite.BENCHMARK_EPOCHS["default"], {})
     with pytest.raises(ValueError, match="NAME=N"):
-        benchmark.parse_epochs(["x=y"], "default")
+        suite.parse_epochs(["x=y"], "default")
     with pytest.raises(ValueError, match="not in the plan"):
-        benchmark.make_plan(devices, ["sm-sd-rf"], ["llama"], [1], (5, {"llm-disac": 2}))
-    manifest = {"counts": {"sequences": 24, "frames": 480}, "targets": [0, 1, 2], "devices": [{}] * 4,
-                "splits": {"train": list(range(14)), "val": list(range(5)), "test": list(range(5))}}
-    est = benchmark.estimate_seconds(plan, manifest, "default")
+        suite.make_plan(devices, ["sm-sd-rf"], ["llama"], [1], (5, {"llm-disac": 2}))
+    est = suite.estimate_seconds(plan, MANIFEST, "default")
     assert set(est["runs"]) == set(names) and 30 * 60 < est["total_s"] < 90 * 60
+
+
+# 24 sequences of 20 frames, 3 targets, 4 devices: 14 / 5 / 5 sequences -> 840 / 300 / 300 samples per device
+MANIFEST = {"counts": {"sequences": 24, "frames": 480}, "targets": [0, 1, 2], "devices": [{}] * 4,
+            "splits": {"train": list(range(14)), "val": list(range(5)), "test": list(range(5))}}
+
+
+def test_throughput_file_has_every_rate_the_plan_uses(monkeypatch):
+    import yaml
+
+    full = yaml.safe_load(suite.THROUGHPUT_FILE.read_text())
+    devices = ["device_0", "device_1", "device_2", "device_3"]
+    plan = suite.make_plan(devices, list(SCHEMES), list(DECODER_KINDS), [1, 2, 3, 4], (None, {}))
+    assert {(s.scheme, s.decoder) for s in plan} >= {("llm-disac", d) for d in DECODER_KINDS}
+    est = suite.estimate_seconds(plan, MANIFEST, "default")  # a KeyError names a rate the file lacks
+    assert all(v > 0 for v in est["runs"].values())
+    assert "(x86_64, 2 cores, idle)" in est["basis"] and est["calibration"] == full["calibration"]
+    # and a file without one of them says which
+    del full["stage1"]["both"]["gru"]
+    monkeypatch.setattr(suite, "throughput", lambda: full)
+    with pytest.raises(KeyError, match="stage1.both.gru"):
+        suite.estimate_seconds(plan, MANIFEST, "default")
+
+
+def test_estimate_matches_a_hand_computation_from_the_throughput_file():
+    import yaml
+
+    t = yaml.safe_load(suite.THROUGHPUT_FILE.read_text())
+
+    def rate(compute, loading):  # a step's compute and the HDF5 loading in series
+        return 1 / (1 / compute + 1 / loading)
+
+    spec = suite.RunSpec("llm-disac-gru", "llm-disac", "gru", ("device_0",), 2)
+    shuffled, sequential, startup = t["loading"]["shuffled"], t["loading"]["sequential"], t["startup_s"]
+    features = rate(t["features"]["both"], sequential)
+    decode, K, snrs = t["decode"]["gru"], 3, 5
+    per_epoch = 840 / rate(t["stage1"]["both"]["gru"], shuffled) + 300 / rate(t["evaluation"]["both"]["gru"],
+                                                                               sequential)
+    stage1 = 4 * (2 * per_epoch + startup)                                      # every device, 2 epochs
+    handover = 3 * (840 + 300 + 300) / features                                  # the K collaborators, every split
+    stage2 = (840 + 300) / features + startup + 2 * (840 / t["stage2"]["gru"] + 300 * K / decode)
+    evaluation = startup + 300 / features + snrs * 300 * K / decode
+    expected = t["calibration"] * (stage1 + handover + stage2 + evaluation)
+    est = suite.estimate_seconds([spec], MANIFEST, "default", snrs)
+    assert est["runs"]["llm-disac-gru"] == pytest.approx(expected, rel=1e-12)
+    assert est["total_s"] == pytest.approx(expected, rel=1e-12)
+    single = suite.RunSpec("sm-sd-rf", "sm-sd-rf", "llama", ("device_0",), 2)
+    train, ev = rate(t["stage1"]["rf"]["single_device"], shuffled), rate(t["evaluation"]["rf"]["single_device"],
+                                                                          sequential)
+    expected = t["calibration"] * (2 * (840 / train + 300 / ev) + startup + 300 / ev)
+    assert suite.estimate_seconds([single], MANIFEST, "default")["total_s"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_checks_plots_and_report_on_a_synthetic_results_dictionary(tmp_path):
+    from disac_ros.evaluation import checks, plots, report
+
+    def metrics(v):
+        m = {k: -10.0 - v for k in KEYS if k.startswith("nmse")} | {k: 0.1 / (1 + v) for k in KEYS if "rmse" in k}
+        return {"normalised": m | {"accuracy": 0.5 + v / 100}, "si": m | {"accuracy": 0.5 + v / 100}}
+
+    def run(scheme, decoder, centers, flat):
+        by_snr = {f"{s:g}": {"metrics": metrics(s + 5 * (scheme == "llm-disac")),
+                             "center_only": metrics(0)} for s in (0.0, 20.0)}
+        return {"spec": {"scheme": scheme, "decoder": decoder, "centers": centers},
+                "evaluation": {"centers": {c: {"position": i + 1, "snr_independent": flat, "by_snr": by_snr}
+                                           for i, c in enumerate(centers)}},
+                "cost": {"payload_percent": 1.0}, "training": {}}
+
+    results = {"snrs_db": [0.0, 20.0], "table_snr_db": 20.0,
+               "dataset": {"devices": ["device_0", "device_1"]},
+               "runs": {"sm-sd-rf": run("sm-sd-rf", "llama", ["device_0"], True),
+                        "mm-sd": run("mm-sd", "llama", ["device_0", "device_1"], True),
+                        "llm-disac": run("llm-disac", "llama", ["device_0", "device_1"], False),
+                        "llm-disac-lstm": run("llm-disac", "lstm", ["device_0"], False)}}
+    assert checks.metrics_at(results, "llm-disac", 20, "device_1")["accuracy"] == pytest.approx(0.75)
+    assert checks.metrics_at(results, "sm-md-rf", 20) is None
+    assert checks.run_label("llm-disac-lstm", results) == "LLM-DiSAC (with LSTM)"
+    assert checks.run_label("llm-disac", results, decoders=True) == "LLM-DiSAC (LLaMA-family)"
+    assert checks.decoder_runs(results) == ["llm-disac", "llm-disac-lstm"]
+    assert {r["run"] for r in checks.position_rows(results)} == {"llm-disac", "mm-sd"}
+    by_metric = {c["metric"]: c for c in checks.target_checks(results)}
+    assert by_metric["payload_percent"]["met"] and by_metric["accuracy"]["met"] is False
+    mm = next(o for o in checks.ordering_checks(results) if (o["better"], o["worse"]) == ("llm-disac", "mm-sd"))
+    assert mm["holds"] and len(mm["wins"]) == 9
+    written = plots.plot_figures(results, tmp_path)
+    assert written == list(plots.FIGURES) and all((tmp_path / f).stat().st_size > 1000 for f in written)
+    assert not list(tmp_path.glob(".*.tmp"))
+    lines = report.verdict_lines(results)
+    assert any("multi-device beats single-device (multi-modal)" in line and "**holds**" in line for line in lines)
 
 
 # --- slow: on the smoke dataset and run ---------------------------------------------------------------------------
@@ -160,3 +248,25 @@ def test_disac_benchmark_smoke(smoke_data, tmp_path):
     for name, run in again["runs"].items():
         assert run["trained_now"] == []
         assert run["evaluation"] == results["runs"][name]["evaluation"]
+
+
+def test_demo_prints_the_numbers_disac_evaluate_writes(smoke_data, smoke_run, tmp_path, capsys):
+    """`make demo` and `disac evaluate` share one evaluation: same run, SNR and seed give the same metrics."""
+    import re
+
+    from disac_ros.cli import main
+    from disac_ros.commands import demo
+
+    demo.evaluate_test_split(smoke_data, smoke_run, 10.0, seed=3)
+    printed = capsys.readouterr().out
+    out = tmp_path / "eval.json"
+    assert main(["evaluate", "--run", str(smoke_run), "--data", str(smoke_data), "--snr", "10", "--seed", "3",
+                 "--centers", "device_0", "--no-timing", "--json", str(out)]) == 0
+    row = json.loads(out.read_text())["evaluation"]["centers"]["device_0"]["by_snr"]["10"]
+    for part, label in (("metrics", "all devices"), ("center_only", "center alone")):
+        line = next(line for line in printed.splitlines() if line.strip().startswith(label))
+        numbers = [float(x) for x in re.findall(r"-?\d+\.\d+", line)]
+        m = row[part]["normalised"]
+        expected = [100 * m["accuracy"], m["nmse_db_distance"], m["nmse_db_azimuth"], m["nmse_db_pitch"],
+                    m["nmse_db_radial_velocity"]]
+        assert numbers == pytest.approx(expected, abs=0.051), (line, expected)

@@ -22,6 +22,7 @@ from procs import DISAC, start, stop
 # EGL/llvmpipe renderer in this process (smoke_data): importing it afterwards crashes (SIGSEGV in triton's loader),
 # which the smoke_run fixture's training would do when this module runs alone.
 import disac_ros.inference  # noqa: F401
+from disac_ros.topics import CLOCK, ECHO, IMAGE, RX, SCENE_MARKERS, TARGET_MARKERS, TARGETS, TX, absolute, device_topic
 
 pytestmark = pytest.mark.slow
 
@@ -67,6 +68,10 @@ class Graph:
         raise AssertionError(f"no pid for {label}")
 
 
+def _device_1(name: str) -> str:
+    return absolute(device_topic("device_1", name))
+
+
 @pytest.fixture(scope="module")
 def graph(smoke_run, rclpy_context):
     import rclpy
@@ -82,18 +87,17 @@ def graph(smoke_run, rclpy_context):
                          "--set", "genesis_bridge.rate_hz=4.0"])
     node = rclpy.create_node("graph_test")
     g = Graph(proc, node, lines, started=started)
-    node.create_subscription(TargetStateArray, "/targets", lambda m: g.targets.append((time.monotonic(), m)), 50)
-    node.create_subscription(SemanticCode, "/device_1/semantic/tx", lambda m: g.tx.append((time.monotonic(), m)),
+    node.create_subscription(TargetStateArray, absolute(TARGETS), lambda m: g.targets.append((time.monotonic(), m)),
                              50)
-    node.create_subscription(SemanticCode, "/device_1/semantic/rx", lambda m: g.rx.append((time.monotonic(), m)),
-                             50)
-    for topic in ("/scene/markers", "/targets/markers"):
+    node.create_subscription(SemanticCode, _device_1(TX), lambda m: g.tx.append((time.monotonic(), m)), 50)
+    node.create_subscription(SemanticCode, _device_1(RX), lambda m: g.rx.append((time.monotonic(), m)), 50)
+    for topic in (absolute(SCENE_MARKERS), absolute(TARGET_MARKERS)):
         node.create_subscription(MarkerArray, topic, lambda m, topic=topic: g.markers.__setitem__(topic, m), 10)
-    node.create_subscription(Clock, "/clock", lambda m: g.clock.append(m.clock.sec + m.clock.nanosec * 1e-9),
+    node.create_subscription(Clock, CLOCK, lambda m: g.clock.append(m.clock.sec + m.clock.nanosec * 1e-9),
                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
-    g.pubs = {"image": node.create_publisher(Image, "/device_1/camera/image_raw", qos_profile_sensor_data),
-              "echo": node.create_publisher(RadarEcho, "/device_1/radar/echo", qos_profile_sensor_data),
-              "rx": node.create_publisher(SemanticCode, "/device_1/semantic/rx", 10)}
+    g.pubs = {"image": node.create_publisher(Image, _device_1(IMAGE), qos_profile_sensor_data),
+              "echo": node.create_publisher(RadarEcho, _device_1(ECHO), qos_profile_sensor_data),
+              "rx": node.create_publisher(SemanticCode, _device_1(RX), 10)}
     try:
         yield g
     finally:

@@ -1,11 +1,11 @@
 """Fast checks of the live graph's ROS-free parts: pairing, the aggregation window, the link model (Eqs. 8-10),
-timings (Eq. 14), and the one launch description shared by ``disac launch`` and ``launch/disac.launch.py``."""
+timings (Eq. 14), topic names, the nodes' parameter tables, and the one launch description shared by
+``disac launch`` and ``launch/disac.launch.py``."""
 from __future__ import annotations
 
 import ast
 import json
 import math
-import re
 import sys
 import types
 from pathlib import Path
@@ -14,10 +14,15 @@ import numpy as np
 import pytest
 import yaml
 
-from disac_ros import pipeline
+from disac_ros import topics
 from disac_ros.launch_description import DEFAULT_PARAMS_FILE, NodeSpec, describe
-from disac_ros.pipeline import NS, CollaboratorWindow, Dropped, FrameAssembler
-from disac_ros.sim.labels import sensing_labels
+from disac_ros.live.drops import DropLog, Dropped, classify_error
+from disac_ros.live.pairing import Frame, FrameAssembler
+from disac_ros.live.timing import StageTimes, execution_time, module_timer
+from disac_ros.live.window import CollaboratorWindow
+from disac_ros.models import link
+from disac_ros.sim.labels import sensing_labels, state_to_world
+from disac_ros.stamps import NS
 
 ROOT = Path(__file__).resolve().parent.parent
 N = 3
@@ -85,8 +90,8 @@ def test_buffer_is_bounded_and_a_completed_frame_discards_older_ones():
 
 
 # -- CollaboratorWindow ---------------------------------------------------------------------------------------
-def frame_at(s: float) -> pipeline.Frame:
-    return pipeline.Frame(int(s * NS), IMAGE, np.stack([echo()] * N))
+def frame_at(s: float) -> Frame:
+    return Frame(int(s * NS), IMAGE, np.stack([echo()] * N))
 
 
 def send(window, device: str, s: float, snr: float = 10.0, dist: float = 30.0):
@@ -161,27 +166,27 @@ def test_window_without_collaborators_releases_at_once_and_in_order():
 
 # -- link model -----------------------------------------------------------------------------------------------
 def test_snr_schedule():
-    assert pipeline.snr_at(3.0, 12.0) == 12.0
-    assert pipeline.snr_at(2.5, 12.0, "sine", 5.0, 10.0) == pytest.approx(17.0)
-    assert pipeline.snr_at(7.5, 12.0, "sine", 5.0, 10.0) == pytest.approx(7.0)
+    assert link.snr_at(3.0, 12.0) == 12.0
+    assert link.snr_at(2.5, 12.0, "sine", 5.0, 10.0) == pytest.approx(17.0)
+    assert link.snr_at(7.5, 12.0, "sine", 5.0, 10.0) == pytest.approx(7.0)
     with pytest.raises(ValueError):
-        pipeline.snr_at(0.0, 12.0, "square")
+        link.snr_at(0.0, 12.0, "square")
     with pytest.raises(ValueError):
-        pipeline.snr_at(0.0, 12.0, "sine", 5.0, 0.0)
+        link.snr_at(0.0, 12.0, "sine", 5.0, 0.0)
 
 
 def test_link_statistics_follow_eqs_9_and_10():
-    stats = pipeline.link_statistics(128, 20.0, 1.0, bandwidth_hz=1000.0, power_w=1.0)
+    stats = link.link_budget(128, 20.0, 1.0, bandwidth_hz=1000.0, power_w=1.0)
     rate = 1000.0 * math.log2(1 + 100.0)                       # Eq. 9 with P H / N0 = 10^(20/10)
     assert stats["rate_bps"] == pytest.approx(rate)
     assert stats["delay_s"] == pytest.approx(128 * 8 / rate)   # Eq. 10
     assert stats["payload_bits"] == 1024 and stats["snr_db"] == 20.0
-    gain = pipeline.path_gain(40.0, reference_distance_m=20.0, exponent=2.0)
+    gain = link.path_gain(40.0, reference_distance_m=20.0, exponent=2.0)
     assert gain == pytest.approx(0.25)
-    far = pipeline.link_statistics(128, 20.0, gain)
+    far = link.link_budget(128, 20.0, gain)
     assert far["snr_db"] == pytest.approx(20.0 + 10 * math.log10(0.25))
     assert far["rate_bps"] == pytest.approx(1000.0 * math.log2(1 + 25.0))
-    assert pipeline.path_gain(40.0) == 1.0  # exponent 0: the paper's pure AWGN link
+    assert link.path_gain(40.0) == 1.0  # exponent 0: the paper's pure AWGN link
 
 
 def test_channel_noise_matches_the_snr_and_equalisation_removes_the_gain():
@@ -190,26 +195,26 @@ def test_channel_noise_matches_the_snr_and_equalisation_removes_the_gain():
     codes = rng.standard_normal((2000, 4, 8)).astype(np.float32)
     codes /= np.sqrt((codes ** 2).mean(axis=(1, 2), keepdims=True))      # what the encoder emits
     for gain in (1.0, 0.01):
-        out = pipeline.transmit_codes(codes, 10.0, gain, generator=torch.Generator().manual_seed(1))
+        out = link.transmit_codes(codes, 10.0, gain, generator=torch.Generator().manual_seed(1))
         noise = ((out - codes) ** 2).mean()
         assert noise == pytest.approx(0.1, rel=0.05)                        # P_signal / 10^(10/10)
-    again = pipeline.transmit_codes(codes[:5], 10.0, generator=torch.Generator().manual_seed(3))
-    assert np.array_equal(again, pipeline.transmit_codes(codes[:5], 10.0, generator=torch.Generator().manual_seed(3)))
-    assert np.allclose(pipeline.transmit_codes(codes[:5], 0.0, lossless=True), codes[:5], atol=1e-6)
+    again = link.transmit_codes(codes[:5], 10.0, generator=torch.Generator().manual_seed(3))
+    assert np.array_equal(again, link.transmit_codes(codes[:5], 10.0, generator=torch.Generator().manual_seed(3)))
+    assert np.allclose(link.transmit_codes(codes[:5], 0.0, lossless=True), codes[:5], atol=1e-6)
     with pytest.raises(ValueError):
-        pipeline.transmit_codes(np.full((1, 4, 8), np.nan, np.float32), 10.0)
+        link.transmit_codes(np.full((1, 4, 8), np.nan, np.float32), 10.0)
 
 
 # -- timings, drops, geometry ---------------------------------------------------------------------------------
 def test_execution_time_is_the_slowest_device_eq_14():
-    t, who = pipeline.execution_time({
+    t, who = execution_time({
         "device_0": {"feature_extraction": 0.02, "aggregation": 0.001},
         "device_1": {"feature_extraction": 0.02, "encoding": 0.001, "transmission": 0.3, "decoding": 0.01,
                      "aggregation": 0.001},
         "device_2": {"feature_extraction": 0.02, "encoding": 0.001, "transmission": math.nan, "decoding": 0.01},
     })
     assert who == "device_1" and t == pytest.approx(0.332)
-    times = pipeline.StageTimes()
+    times = StageTimes()
     for v in (0.01, 0.02, 0.03):
         times.add("decoding", v)
     assert times.last("decoding") == 0.03 and times.percentile("decoding", 50) == pytest.approx(0.02)
@@ -218,9 +223,9 @@ def test_execution_time_is_the_slowest_device_eq_14():
 
 def test_module_timer_measures_forward_calls():
     torch = pytest.importorskip("torch")
-    times = pipeline.StageTimes()
+    times = StageTimes()
     layer = torch.nn.Linear(3, 3)
-    pipeline.module_timer(layer, times, "encoding")
+    module_timer(layer, times, "encoding")
     layer(torch.zeros(1, 3))
     layer(torch.zeros(1, 3))
     assert times.count("encoding") == 2 and times.last("encoding") > 0
@@ -228,7 +233,7 @@ def test_module_timer_measures_forward_calls():
 
 def test_drop_log_throttles_per_reason():
     clock = FakeClock()
-    drops = pipeline.DropLog(period_s=5.0, clock=clock)
+    drops = DropLog(period_s=5.0, clock=clock)
     assert drops.drop("nan") and not drops.drop("nan") and drops.drop("stale")
     clock.t += 5.0
     assert drops.drop("nan") and drops.counts["nan"] == 3
@@ -242,14 +247,14 @@ def test_drop_log_throttles_per_reason():
     ("image must be uint8 [64, 64, 3], got uint8 [32, 32, 3]", "size"),
 ])
 def test_conversion_errors_map_to_drop_reasons(message, reason):
-    assert pipeline.classify_error(message) == reason
+    assert classify_error(message) == reason
 
 
 def test_state_to_world_inverts_eqs_55_to_57():
     center = np.array([-13.0, -12.0, 9.0])
     target = np.array([3.0, -2.0, 0.75])
     lab = sensing_labels(center, target, np.zeros(3))
-    back = pipeline.state_to_world(center, lab["distance"], lab["azimuth"], lab["pitch"])
+    back = state_to_world(center, lab["distance"], lab["azimuth"], lab["pitch"])
     assert np.allclose(back, target)
 
 
@@ -302,9 +307,15 @@ def test_ros_arguments_carry_typed_parameters():
     assert ["-r", "__ns:=/device_1"] == ns[3:5]
 
 
+def _tables() -> dict[str, tuple]:
+    """Each executable's parameter table (``PARAMETERS`` of its node module)."""
+    from disac_ros.nodes import aggregator, channel, device_encoder, genesis_bridge
+
+    return {m.__name__.rsplit(".", 1)[-1]: m.PARAMETERS for m in (genesis_bridge, device_encoder, channel, aggregator)}
+
+
 def _declared(executable: str) -> set[str]:
-    source = (ROOT / "disac_ros" / "nodes" / f"{executable}.py").read_text()
-    return set(re.findall(r'declare\(self, "(\w+)"', source))
+    return {p.name for p in _tables()[executable]}
 
 
 def test_params_file_matches_the_nodes():
@@ -319,6 +330,193 @@ def test_params_file_matches_the_nodes():
         assert not extra, f"{key}: parameters not declared by the node: {extra}"
     for spec in describe(preset="smoke", run="r"):  # and the description only sets declared parameters
         assert set(spec.parameters) <= _declared(spec.executable), spec.full_name
+
+
+def test_params_file_only_overrides_defaults():
+    params = yaml.safe_load(DEFAULT_PARAMS_FILE.read_text())
+    for key, section in params.items():
+        defaults = {p.name: p.default for p in _tables()[key.split("/")[-1]]}
+        for name, value in section["ros__parameters"].items():
+            assert value != defaults[name], f"{key}.{name}: {value!r} is the default; leave it to the table"
+            assert type(value) is type(defaults[name]), f"{key}.{name}: {value!r} has another type than the default"
+
+
+def test_parameter_tables_are_well_formed():
+    from disac_ros.live.params import NoDefault, Param
+
+    for executable, table in _tables().items():
+        names = [p.name for p in table]
+        assert len(names) == len(set(names)), executable
+        for p in table:
+            assert p.description and isinstance(p, Param)
+            numeric = isinstance(p.default, int | float) and not isinstance(p.default, bool | NoDefault)
+            assert (p.range is not None) == numeric, f"{executable}.{p.name}: a number needs a range"
+    with pytest.raises(ValueError, match="outside its range"):
+        Param("x", 5.0, "d", (0.0, 1.0))
+    with pytest.raises(ValueError, match="numeric default"):
+        Param("x", "a", "d", (0.0, 1.0))
+
+
+# -- topic names ----------------------------------------------------------------------------------------------
+def test_topic_names_are_relative_and_resolve_to_the_graph_topics():
+    assert topics.device_topic("device_1", topics.IMAGE) == "device_1/camera/image_raw"
+    assert topics.device_topic("", topics.TX) == "semantic/tx"  # in the node's own namespace
+    assert topics.absolute(topics.device_topic("device_1", topics.RX)) == "/device_1/semantic/rx"
+    assert topics.absolute(topics.TARGETS) == "/targets" and topics.absolute(topics.CLOCK) == "/clock"
+    names = [v for k, v in vars(topics).items() if k.isupper() and isinstance(v, str)]
+    assert all(not n.startswith("/") for n in names if n != topics.CLOCK)
+    with pytest.raises(ValueError):
+        topics.absolute(" ")
+
+
+# -- the nodes in-process: parameters as their tables, relative topics ----------------------------------------
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _assert_declared_as_table(node, table) -> None:
+    """The node declared exactly its table: names, descriptions, read-only flags and ranges."""
+    declared = set(node.list_parameters([], 0).names) - {"use_sim_time", "start_type_description_service"}
+    assert declared == {p.name for p in table}
+    for p, d in zip(table, node.describe_parameters([p.name for p in table]), strict=True):
+        assert (d.name, d.description, d.read_only) == (p.name, p.description, p.read_only)
+        if p.range is None:
+            assert not d.floating_point_range and not d.integer_range, p.name
+        elif isinstance(p.default, int):
+            (r,) = d.integer_range
+            expected = tuple(_INT64[i] if math.isinf(v) else v for i, v in enumerate(p.range))
+            assert (r.from_value, r.to_value) == expected and not d.floating_point_range, p.name
+        else:
+            (r,) = d.floating_point_range
+            assert (r.from_value, r.to_value) == p.range and not d.integer_range, p.name
+
+
+class _FakeRun:
+    """What the encoder and the aggregator use of a loaded run (LLMDiSAC), without a model."""
+
+    device_ids = ["device_0", "device_1", "device_2"]
+    center = "device_0"
+    target_classes = [0, 1, 2]
+    image_shape, echo_shape, code_shape = (4, 4, 3), (1, 2, 3), (4, 8)
+    model_cfg = types.SimpleNamespace(scheme="llm_disac")
+    run = types.SimpleNamespace(check_scene=lambda scene, num_devices=None: None)  # any scene is the run's scene
+
+    def device_model(self, device_id):
+        import torch
+
+        return types.SimpleNamespace(uses_link=True, rvfn=torch.nn.Identity(), encoder=torch.nn.Identity(),
+                                     decoder=torch.nn.Identity())
+
+    def center_model(self):
+        import torch
+
+        return torch.nn.Identity()
+
+
+@pytest.fixture
+def fake_run(monkeypatch):
+    import disac_ros.inference
+
+    monkeypatch.setattr(disac_ros.inference.LLMDiSAC, "load", lambda run: _FakeRun())
+
+
+def _topics(node) -> tuple[set[str], set[str]]:
+    """(subscribed, published) resolved topic names of an in-process node."""
+    return {s.topic_name for s in node.subscriptions}, {p.topic_name for p in node.publishers}
+
+
+def test_device_encoder_follows_its_namespace_and_remaps(rclpy_context, fake_run):
+    from rclpy.parameter import Parameter
+
+    from disac_ros.nodes.device_encoder import PARAMETERS, DeviceEncoder
+
+    overrides = [Parameter("device_id", value="device_1"), Parameter("run", value="fake")]
+    node = DeviceEncoder(namespace="/robot_7", parameter_overrides=overrides,
+                         cli_args=["--ros-args", "-r", "camera/image_raw:=/elsewhere/image"])
+    try:
+        subscribed, published = _topics(node)
+        assert subscribed == {"/elsewhere/image", "/robot_7/radar/echo"}
+        assert {"/robot_7/semantic/tx", "/robot_7/semantic/timing"} <= published
+        _assert_declared_as_table(node, PARAMETERS)
+    finally:
+        node.destroy_node()
+    node = DeviceEncoder(namespace="/device_2", parameter_overrides=overrides)  # as the launchers start it
+    try:
+        assert _topics(node)[0] == {"/device_2/camera/image_raw", "/device_2/radar/echo"}
+    finally:
+        node.destroy_node()
+
+
+def test_channel_declares_its_table_and_checks_runtime_changes(rclpy_context):
+    from rclpy.parameter import Parameter
+
+    from disac_ros.nodes.channel import PARAMETERS, RUNTIME, Channel
+
+    node = Channel(parameter_overrides=[Parameter("preset", value="smoke"), Parameter("center", value="device_0"),
+                                        Parameter("devices", value=["device_1", "device_2"])])
+    try:
+        _assert_declared_as_table(node, PARAMETERS)
+        assert set(RUNTIME) == {"snr_db", "snr_profile", "snr_amplitude_db", "snr_period_s", "bandwidth_hz",
+                                "power_w", "lossless"}
+        subscribed, published = _topics(node)
+        assert subscribed == {"/device_1/semantic/tx", "/device_2/semantic/tx"}
+        assert {"/device_1/semantic/rx", "/device_2/link/stats"} <= published
+        assert node.set_parameters([Parameter("snr_db", value=5.0)])[0].successful and node.link["snr_db"] == 5.0
+        (bad,) = node.set_parameters([Parameter("bandwidth_hz", value=0.0)])  # in the range, refused by check_link
+        assert not bad.successful and "bandwidth_hz" in bad.reason and node.link["bandwidth_hz"] == 1000.0
+        sine = node.set_parameters_atomically([Parameter("snr_profile", value="sine"),
+                                               Parameter("snr_period_s", value=0.0)])
+        assert not sine.successful and node.link["snr_profile"] == "constant"
+        assert not node.set_parameters([Parameter("seed", value=3)])[0].successful  # read-only
+    finally:
+        node.destroy_node()
+    from disac_ros.nodes.spin import ConfigError
+
+    with pytest.raises(ConfigError, match="out of range"):  # the range of the table, at start
+        Channel(parameter_overrides=[Parameter("snr_db", value=150.0)])
+
+
+def test_aggregator_declares_its_table_and_names_device_topics(rclpy_context, fake_run):
+    from rclpy.parameter import Parameter
+
+    from disac_ros.nodes.aggregator import PARAMETERS, Aggregator
+
+    node = Aggregator(parameter_overrides=[Parameter("run", value="fake"), Parameter("preset", value="smoke")])
+    try:
+        _assert_declared_as_table(node, PARAMETERS)
+        subscribed, published = _topics(node)
+        assert subscribed == {"/device_0/camera/image_raw", "/device_0/radar/echo", "/ground_truth/targets",
+                              *(f"/device_{k}/{t}" for k in (1, 2) for t in ("semantic/rx", "semantic/timing",
+                                                                            "link/stats"))}
+        assert {"/targets", "/targets/markers"} <= published
+    finally:
+        node.destroy_node()
+
+
+def test_genesis_bridge_declares_its_table(rclpy_context, monkeypatch):
+    from rclpy.parameter import Parameter
+
+    import disac_ros.sim.scene
+    from disac_ros.nodes.genesis_bridge import PARAMETERS, GenesisBridge
+
+    class FakeScene:
+        def __init__(self, cfg, backend):
+            self.cfg = cfg
+
+        def intrinsics(self, device_id):
+            return np.eye(3)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(disac_ros.sim.scene, "GenesisScene", FakeScene)
+    node = GenesisBridge(parameter_overrides=[Parameter("preset", value="smoke"), Parameter("num_devices", value=2)])
+    try:
+        _assert_declared_as_table(node, PARAMETERS)
+        assert {"/clock", "/device_1/camera/image_raw", "/device_1/camera/camera_info", "/device_1/radar/echo",
+                "/ground_truth/targets", "/scene/markers"} <= _topics(node)[1]
+    finally:
+        node.close()
+        node.destroy_node()
 
 
 # -- launch file, disac launch, RViz --------------------------------------------------------------------------
@@ -395,7 +593,7 @@ def test_disac_launch_dry_run_prints_the_described_commands(capsys):
 
 
 def test_launch_overrides_parse():
-    from disac_ros.commands.launch import parse_overrides
+    from disac_ros.launch_description import parse_overrides
 
     assert parse_overrides(["channel.snr_db=10", "device_1/device_encoder.run=/r", "aggregator.devices=[a, b]"]) == {
         "channel": {"snr_db": 10}, "device_1/device_encoder": {"run": "/r"}, "aggregator": {"devices": ["a", "b"]}}

@@ -3,31 +3,36 @@ from __future__ import annotations
 
 import copy
 import math
+import typing
 
 import pytest
 import torch
 
+from disac_ros.config import DECODER_KINDS, ModelConfig
 from disac_ros.models.decoders import (
     GPT2SemanticDecoder,
     LLMSemanticDecoder,
-    PromptTokenizer,
     RNNSemanticDecoder,
-    _PromptCodec,
     build_decoder,
-    load_pretrained_lm,
+    decoder_kinds,
+    register_decoder,
 )
+from disac_ros.models.language_model import load_pretrained_lm
+from disac_ros.models.link import link_rate, payload_bytes, transmission_delay
 from disac_ros.models.lstn import (
     AWGNChannel,
     SemanticEncoder,
-    channel_prompt,
     demodulate,
-    link_rate,
     modulate,
-    payload_bytes,
-    transmission_delay,
 )
+from disac_ros.models.prompt import PromptCodec, PromptTokenizer, channel_prompt
 
 B, L_SF, D_SF, L_SE, D_SE = 4, 8, 32, 4, 8
+
+
+def model_cfg(**overrides) -> ModelConfig:
+    """A ModelConfig with this module's decoder shapes."""
+    return ModelConfig(**{"L_sf": L_SF, "d_sf": D_SF, "L_se": L_SE, "d_se": D_SE, **overrides})
 
 
 @pytest.fixture(autouse=True)
@@ -293,7 +298,7 @@ def test_bad_inputs_raise(kind, bad, match, llm_decoder):
                                              ("llama", 6, 3e-4)])
 def test_decoders_have_one_interface_and_train(kind, steps, lr, smol):
     torch.manual_seed(0)
-    dec = build_decoder(kind, L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, num_layers=2, lora_layers=2).train()
+    dec = build_decoder(model_cfg(decoder=kind, decoder_layers=2, lora_layers=2)).train()
     assert isinstance(dec, {"llama": LLMSemanticDecoder, "gpt2": GPT2SemanticDecoder}.get(kind, RNNSemanticDecoder))
     code, snr, dist = torch.randn(8, L_SE, D_SE), torch.linspace(0, 25, 8), torch.full((8,), 40.0)
     target = (code.flatten(1) @ torch.randn(L_SE * D_SE, L_SF * D_SF)).view(8, L_SF, D_SF) / (L_SE * D_SE) ** 0.5
@@ -327,13 +332,62 @@ def test_gpt2_baseline_is_a_random_gpt2_and_rnn_uses_the_channel_numbers():
 
 def test_factory_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="llama, gpt2, lstm, gru"):
-        build_decoder("bert", L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE)
+        build_decoder(model_cfg().model_copy(update={"decoder": "bert"}))  # model_copy skips validation
     with pytest.raises(ValueError, match="model_path"):
-        build_decoder("lstm", L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, model_path="/nonexistent")
+        build_decoder(model_cfg(decoder="lstm", decoder_path="/nonexistent"))
     with pytest.raises(ValueError, match="kind"):
         RNNSemanticDecoder(L_SF, D_SF, L_SE, D_SE, kind="rnn")
     with pytest.raises(FileNotFoundError):
-        build_decoder("llama", L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, model_path="/nonexistent")
+        build_decoder(model_cfg(decoder="llama", decoder_path="/nonexistent"))
+    with pytest.raises(TypeError, match="ModelConfig"):  # the old call style, build_decoder(kind, L_sf=...)
+        build_decoder("lstm", L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE)
+
+
+def test_config_refuses_an_unknown_decoder_kind():
+    with pytest.raises(ValueError, match="decoder"):
+        ModelConfig(decoder="nope")
+    # The config's Literal is DECODER_KINDS itself, not a copy of it.
+    assert typing.get_args(ModelConfig.model_fields["decoder"].annotation) == DECODER_KINDS
+
+
+def test_every_decoder_kind_is_registered():
+    assert decoder_kinds() == DECODER_KINDS == ("llama", "gpt2", "lstm", "gru")
+
+
+def test_registry_refuses_a_kind_outside_decoder_kinds_and_a_duplicate():
+    def builder(cfg, **kwargs):
+        return RNNSemanticDecoder(cfg.L_sf, cfg.d_sf, cfg.L_se, cfg.d_se, kind="gru")
+
+    with pytest.raises(ValueError, match="DECODER_KINDS"):
+        register_decoder("bert")(builder)
+    with pytest.raises(ValueError, match="'lstm' is already registered"):
+        register_decoder("lstm")(builder)
+    # Neither refusal registered anything: the kinds and the lstm builder are unchanged.
+    assert decoder_kinds() == DECODER_KINDS
+    assert build_decoder(model_cfg(decoder="lstm")).kind == "lstm"
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "gpt2"])
+def test_build_decoder_follows_the_config(kind):
+    cfg = ModelConfig(decoder=kind, L_sf=6, d_sf=16, L_se=2, d_se=4, decoder_layers=3, lora_layers=1)
+    kwargs = {} if kind == "gpt2" else {"hidden_size": 24}  # gpt2: its (small) default width
+    dec = build_decoder(cfg, **kwargs)
+    assert type(dec) is (GPT2SemanticDecoder if kind == "gpt2" else RNNSemanticDecoder)
+    assert (dec.L_sf, dec.d_sf, dec.L_se, dec.d_se) == (6, 16, 2, 4)
+    if kind == "gpt2":
+        assert len(dec.backbone.h) == cfg.decoder_layers and dec.hidden_size == 256
+    else:
+        assert dec.kind == kind and dec.rnn.hidden_size == 24 and dec.rnn.num_layers == 2
+    assert dec(torch.randn(3, 2, 4), torch.tensor([0.0, 5.0, 9.0]), 20.0).shape == (3, 6, 16)
+
+
+def test_device_model_builds_the_configured_decoder():
+    from disac_ros.models.llm_disac import DeviceModel
+
+    cfg = ModelConfig(scheme="sm-md-rf", decoder="gru", L_sf=6, d_sf=16, L_se=2, d_se=4)
+    model = DeviceModel(cfg, image_size=32, echo_shape=(1, 16, 60))
+    assert isinstance(model.decoder, RNNSemanticDecoder) and model.decoder.kind == "gru"
+    assert (model.decoder.L_sf, model.decoder.d_sf, model.decoder.L_se, model.decoder.d_se) == (6, 16, 2, 4)
 
 
 def test_prompt_codec_moves_a_bos_in_front_and_keeps_an_eos():
@@ -344,7 +398,7 @@ def test_prompt_codec_moves_a_bos_in_front_and_keeps_an_eos():
             ids = [len(w) for w in text.split()]
             return {"input_ids": [99, *ids, 98] if add_special_tokens else ids}
 
-    codec = _PromptCodec(BosEos())
+    codec = PromptCodec(BosEos())
     assert codec.prefix == (99,) and codec.suffix == (98,) and codec.pad_id == 98
     ids, mask = codec.batch(["ab c", "a"], torch.device("cpu"))
     assert ids.tolist() == [[2, 1, 98], [1, 98, 98]] and mask.tolist() == [[1, 1, 1], [1, 1, 0]]
@@ -362,8 +416,9 @@ def test_local_hf_checkpoint_directory(smol, tmp_path):
                                         max_position_embeddings=128))
     tiny.save_pretrained(llama_dir)
     tokenizer.save_pretrained(llama_dir)
-    dec = build_decoder("llama", L_sf=L_SF, d_sf=D_SF, L_se=L_SE, d_se=D_SE, model_path=str(llama_dir), num_layers=2,
-                        lora_r=4, lora_layers=1)
+    dec = build_decoder(model_cfg(decoder="llama", decoder_path=str(llama_dir), decoder_layers=2, lora_r=4,
+                                  lora_layers=1))
+    assert isinstance(dec, LLMSemanticDecoder) and (dec.L_sf, dec.d_sf, dec.L_se, dec.d_se) == (L_SF, D_SF, L_SE, D_SE)
     assert dec.hidden_size == 64 and len(dec.backbone.layers) == 2
     assert torch.equal(dec.backbone.layers[0].mlp.up_proj.weight, tiny.model.layers[0].mlp.up_proj.weight)
     lora_layers = {int(n.split(".layers.")[1].split(".")[0])

@@ -12,12 +12,14 @@ import pytest
 from procs import DISAC, start, stop
 
 import disac_ros.inference  # noqa: F401  (torch's compiler stack before any Genesis rendering: see test_graph.py)
-from disac_ros.nodes.common import stamp_of
+from disac_ros.stamps import stamp_of
+from disac_ros.topics import CLOCK, ECHO, GROUND_TRUTH, IMAGE, TARGETS, absolute, device_topic
 
 pytestmark = pytest.mark.slow
 
 DEVICES = ["device_0", "device_1", "device_2"]
-SENSORS = ["/clock", *(f"/{d}/camera/image_raw" for d in DEVICES), *(f"/{d}/radar/echo" for d in DEVICES)]
+SENSORS = [CLOCK, *(absolute(device_topic(d, IMAGE)) for d in DEVICES),
+           *(absolute(device_topic(d, ECHO)) for d in DEVICES)]
 
 
 def _launch(smoke_run, *extra: str) -> tuple[subprocess.Popen, list[str]]:
@@ -57,8 +59,8 @@ def test_replaying_a_recorded_bag_reproduces_the_estimates(smoke_run, rclpy_cont
     bag = tmp_path / "live"
     try:
         # 1. the live graph, recorded
-        recorder, _ = start([*DISAC, "record", "--topics", *SENSORS, "/targets", "/ground_truth/targets", "--out",
-                              str(bag)])
+        recorder, _ = start([*DISAC, "record", "--topics", *SENSORS, absolute(TARGETS), absolute(GROUND_TRUTH),
+                              "--out", str(bag)])
         graph, lines = _launch(smoke_run, "--set", "genesis_bridge.rate_hz=2.0")
         _collect(node, received, lambda: len(received) >= 12, 300, graph, lines, "live graph")
         stop(graph)

@@ -8,9 +8,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from disac_ros import checkpoint
 from disac_ros.config import load_section
-from disac_ros.data import datasets
-from disac_ros.training import checkpoint, trainer
+from disac_ros.data import datasets, store
+from disac_ros.evaluation.offline import evaluate_offline
+from disac_ros.models.llm_disac import DeviceModel
+from disac_ros.runs import Run
+from disac_ros.training import trainer
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +34,16 @@ def run(smoke_run):
     return smoke_run
 
 
+def device_model(model_cfg, data):
+    image, echo = store.input_shapes(store.load_manifest(data))
+    return DeviceModel(model_cfg, image_size=image[0], echo_shape=echo)
+
+
 def test_device_model_learns(smoke_data, model_cfg):
     torch.manual_seed(0)
     ds = datasets.DeviceTargetDataset(smoke_data, "train", devices=["device_0"])
     batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=8)))
-    model = trainer.build_device_model(model_cfg, ds.manifest)
+    model = device_model(model_cfg, smoke_data)
     loss_fn = trainer.SensingLoss()
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     snr = torch.full((8,), 25.0)
@@ -122,30 +131,30 @@ def test_resumed_stage2_equals_uninterrupted(smoke_data, run, model_cfg, tmp_pat
 def test_checkpoint_from_another_config_is_refused(run, model_cfg, smoke_data):
     other = load_section("model", "smoke", {"d_se": 4})
     with pytest.raises(ValueError, match="another config"):
-        checkpoint.load_weights(trainer.build_device_model(model_cfg, trainer.store.load_manifest(smoke_data)),
-                                run / "stage1" / "device_0" / "model.safetensors",
-                                trainer.weights_config({"model": other.model_dump(mode="json"),
-                                                        "data_config_digest": "x"}))
+        checkpoint.load_weights(device_model(model_cfg, smoke_data), run / "stage1" / "device_0" / "model.safetensors",
+                                {"model": other.model_dump(mode="json"), "data_config_digest": "x"})
 
 
 def test_corrupt_checkpoint_is_a_clear_error(run, model_cfg, smoke_data, tmp_path):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes((run / "stage1" / "device_0" / "model.safetensors").read_bytes()[:200])
-    model = trainer.build_device_model(model_cfg, trainer.store.load_manifest(smoke_data))
+    model = device_model(model_cfg, smoke_data)
     with pytest.raises(ValueError, match="not a readable safetensors"):
         checkpoint.load_weights(model, bad, {})
 
 
-def test_evaluate_run_reports_every_metric(smoke_data, run):
-    result = trainer.evaluate_run(smoke_data, run, "test", snr_db=10.0)
-    n = result["samples"]
-    assert n == len(result["rows"]) == 4 * 3  # one test sequence: 4 frames x 3 targets
-    for part in ("aggregated", "center_only"):
-        assert set(result[part]) == {"accuracy", *(f"{m}_{p}" for m in ("nmse_db", "rmse") for p in
-                                                   ("distance", "azimuth", "pitch", "radial_velocity"))}
-        assert all(np.isfinite(v) for v in result[part].values())
-    row = result["rows"][0]
-    assert row["true_class"] in ("car", "dog", "drone") and len(row["pred"]) == 4
+def test_evaluation_reports_every_metric_and_examples(smoke_data, run):
+    result = evaluate_offline(smoke_data, run, [10.0], examples=100)
+    n = result["samples"]["device_0"]
+    row = result["centers"]["device_0"]["by_snr"]["10"]
+    assert n == len(row["examples"]) == 4 * 3  # one test sequence: 4 frames x 3 targets
+    for part in ("metrics", "center_only"):
+        for scale in ("normalised", "si"):
+            assert set(row[part][scale]) == {"accuracy", *(f"{m}_{p}" for m in ("nmse_db", "rmse") for p in
+                                                           ("distance", "azimuth", "pitch", "radial_velocity"))}
+            assert all(np.isfinite(v) for v in row[part][scale].values())
+    example = row["examples"][0]
+    assert example["true_class"] in ("car", "dog", "drone") and len(example["pred"]) == 4
 
 
 def test_single_device_scheme_trains_the_center_only(smoke_data, tmp_path):
@@ -172,7 +181,7 @@ def test_stage2_at_another_center_hands_over_the_first_device(smoke_data, run, t
     assert main(["train", "--data", str(smoke_data), "--out", str(out), "--preset", "smoke", "--stage", "2",
                  "--center", "device_2", "--no-progress"]) == 0
     assert (out / "handover" / "device_0" / "codes.safetensors").exists()
-    assert not trainer.handover_stale(out, "device_0")
+    assert not Run(out).handover_stale("device_0")
     assert (out / "stage2-device_2" / "model.safetensors").exists()
     # the default center's stage 2 is untouched
     torch.testing.assert_close(load_file(str(out / "stage2" / "model.safetensors")),

@@ -3,7 +3,7 @@
 For every Table III scheme and every decoder variant of LLM-DiSAC it trains a run (or resumes / re-uses one under
 ``OUT/runs/``), evaluates it on the test split at each SNR and aggregation position, and writes ``OUT/report.md``
 (Table III beside the paper's numbers, targets, orderings, communication cost, T_exe), the plots of Figs. 5-10 and
-``OUT/results.json``. See :mod:`disac_ros.evaluation.benchmark` for the plan and the epoch budget.
+``OUT/results.json``. See :mod:`disac_ros.evaluation.suite` for the plan and the epoch budget.
 
     disac benchmark --preset default --out results/default           # about an hour on 2 CPU cores
     disac benchmark --preset default --dry-run                         # the plan and its time estimate only
@@ -16,8 +16,7 @@ import logging
 import shlex
 from pathlib import Path
 
-from disac_ros.config import PRESETS, SCHEMES
-from disac_ros.evaluation.benchmark import DECODERS
+from disac_ros.config import DECODER_KINDS, PRESETS, SCHEMES
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
 
 
@@ -29,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "OUT/runs/ and are re-used or resumed by a later call")
     parser.add_argument("--schemes", nargs="+", choices=tuple(SCHEMES), default=list(SCHEMES),
                         help="Table III schemes to run")
-    parser.add_argument("--decoders", nargs="+", choices=DECODERS, default=list(DECODERS),
+    parser.add_argument("--decoders", nargs="+", choices=DECODER_KINDS, default=list(DECODER_KINDS),
                         help="semantic decoders for llm-disac (Figs. 5-7)")
     parser.add_argument("--positions", nargs="+", type=int, default=None,
                         help="aggregation-center positions 1..D for llm-disac and mm-sd (Figs. 8-10; default: all)")
@@ -77,10 +76,9 @@ def command_line(args: argparse.Namespace, data: Path, out: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from disac_ros.config import load_scene
-    from disac_ros.data.generate import config_digest
     from disac_ros.data.store import load_manifest
-    from disac_ros.evaluation import benchmark, report
+    from disac_ros.evaluation import report, suite
+    from disac_ros.runs import default_data
 
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     out = Path(args.out or f"results/{args.preset}")
@@ -91,16 +89,16 @@ def run(args: argparse.Namespace) -> int:
         written = report.write_outputs(json.loads(path.read_text()), out)
         print(f"report: {written['report']}")
         return 0
-    data = Path(args.data or f"data/{args.preset}-{config_digest(load_scene(preset=args.preset))[:8]}")
+    data = Path(args.data) if args.data else default_data(args.preset)
     if args.table_snr not in args.snr:
         raise ValueError(f"--table-snr {args.table_snr:g} must be one of --snr {args.snr}")
     have_data = (data / "manifest.json").exists()
     manifest = load_manifest(data) if have_data else _pseudo_manifest(args.preset)
     devices = [d["id"] for d in manifest["devices"]]
     positions = args.positions or list(range(1, len(devices) + 1))
-    plan = benchmark.make_plan(devices, args.schemes, args.decoders, positions,
-                               benchmark.parse_epochs(args.epochs, args.preset))
-    estimate = benchmark.estimate_seconds(plan, manifest, args.preset, len(args.snr))
+    plan = suite.make_plan(devices, args.schemes, args.decoders, positions,
+                           suite.parse_epochs(args.epochs, args.preset))
+    estimate = suite.estimate_seconds(plan, manifest, args.preset, len(args.snr))
     print(f"plan: {len(plan)} runs on the {args.preset} preset -> {out}")
     for spec in plan:
         print(f"  {spec.name:<22} scheme {spec.scheme:<19} decoder {spec.decoder:<6} epochs/stage "
@@ -116,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
 
         generate.run(parse(generate, ["--preset", args.preset, "--out", str(data)]
                            + (["--no-progress"] if args.no_progress else [])))
-    results = benchmark.run_benchmark(data, out, args.preset, plan, [float(s) for s in args.snr], args.seed,
-                                      args.table_snr, commands, progress=not args.no_progress,
-                                      timing_repeats=args.timing_repeats)
+    results = suite.run_benchmark(data, out, args.preset, plan, [float(s) for s in args.snr], args.seed,
+                                  args.table_snr, commands, progress=not args.no_progress,
+                                  timing_repeats=args.timing_repeats)
     print(f"\nreport: {out / 'report.md'}\nresults: {out / 'results.json'}\nwall time: "
           f"{results['wall_seconds'] / 60:.1f} min (estimated {estimate['total_s'] / 60:.0f} min)")
     for line in report.verdict_lines(results):

@@ -9,7 +9,6 @@ three device encoders, channel, aggregator: ``disac launch``) with 4 devices on 
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 from pathlib import Path
 
@@ -22,66 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "so an edited config gets a new dataset); a complete one is re-used, an unfinished one resumed")
     parser.add_argument("--run", default=None, help="training run directory (default: runs/<preset>-<digest>)")
     parser.add_argument("--snr", type=float, default=20.0, help="link SNR [dB] for the evaluation and the live graph")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation's channel noise")
     parser.add_argument("--live-seconds", type=float, default=60.0,
                         help="how long the live ROS 2 graph runs (wall seconds after start-up; 0: skip it)")
     parser.add_argument("--out", default="results/demo", help="where the live run's bag and plots go")
-
-
-def plot_training(run: Path) -> Path:
-    """Training curves of every stage-1 device and of stage 2 (validation loss proxy: accuracy and NMSE)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for path in sorted(run.glob("stage*/**/metrics.csv")):
-        rows = list(csv.DictReader(path.read_text().splitlines()))
-        name = str(path.parent.relative_to(run))
-        epochs = [int(r["epoch"]) for r in rows]
-        axes[0].plot(epochs, [float(r["train_loss"]) for r in rows], marker="o", label=name)
-        if rows and "val_accuracy" in rows[0]:
-            axes[1].plot(epochs, [100 * float(r["val_accuracy"]) for r in rows], marker="o", label=name)
-            axes[2].plot(epochs, [float(r["val_nmse_db_distance"]) for r in rows], marker="o", label=name)
-    for ax, title in zip(axes, ("training loss (Eq. 47 / 54)", "validation accuracy [%]",
-                                "validation NMSE of distance [dB]"), strict=True):
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    out = run / "training_curves.png"
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
-
-
-def plot_live(rows: list[dict], out: Path) -> Path:
-    """Estimated (dots) vs true (lines) distance, azimuth, pitch and radial velocity of every target over sim time."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.8))
-    scale = (1.0, math.degrees(1), math.degrees(1), 1.0)
-    titles = ("distance [m]", "azimuth [deg]", "pitch [deg]", "radial velocity [m/s]")
-    for tid in sorted({r["target_id"] for r in rows}):
-        mine = sorted((r for r in rows if r["target_id"] == tid), key=lambda r: r["stamp_s"])
-        t = [r["stamp_s"] for r in mine]
-        for j, ax in enumerate(axes):
-            line, = ax.plot(t, [r["true"][j] * scale[j] for r in mine], label=f"{mine[0]['true_label']} (true)")
-            ax.plot(t, [r["pred"][j] * scale[j] for r in mine], ".", color=line.get_color(), label="estimate")
-    for ax, title in zip(axes, titles, strict=True):
-        ax.set_title(title)
-        ax.set_xlabel("sim time [s]")
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle("live graph: /targets (dots) vs /ground_truth/targets (lines), relative to the aggregation center")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
 
 
 def run_live(args: argparse.Namespace, run_dir: Path) -> None:
@@ -92,7 +35,9 @@ def run_live(args: argparse.Namespace, run_dir: Path) -> None:
     import sys
     import time
 
-    from disac_ros.ros.bags import evaluate_bag
+    from disac_ros.evaluation.estimates import evaluate_estimates
+    from disac_ros.evaluation.plots import plot_live
+    from disac_ros.ros.bags import read_target_arrays
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,7 +53,7 @@ def run_live(args: argparse.Namespace, run_dir: Path) -> None:
         recorder.wait(timeout=120)
     if graph.returncode != 0:
         print(f"warning: the live graph exited with status {graph.returncode} (see its log above)")
-    result = evaluate_bag(bag)
+    result = {"bag": str(bag), **evaluate_estimates(*read_target_arrays(bag))}
     print(f"\n{'sim t [s]':>9} {'target':<16} {'distance m':>16} {'azimuth deg':>16} {'pitch deg':>14} "
           f"{'velocity m/s':>15} devices")
     last = sorted({r["stamp_s"] for r in result["rows"]})[-3:]
@@ -127,38 +72,50 @@ def run_live(args: argparse.Namespace, run_dir: Path) -> None:
           f"live plot: {plot_live(result['rows'], out / f'{bag.name}.png')}")
 
 
+def evaluate_test_split(data: Path, run_dir: Path, snr: float, seed: int) -> dict:
+    """Evaluate the run on the test split at one link SNR, as ``disac evaluate`` does, and print the demo's table.
+
+    The table: example estimates, then the metrics with and without the collaborators.
+    """
+    from disac_ros.evaluation.offline import evaluate_offline
+    from disac_ros.runs import Run
+
+    center = Run(run_dir).center
+    result = evaluate_offline(data, run_dir, [snr], centers=[center], split="test", seed=seed, examples=9)
+    row = result["centers"][center]["by_snr"][f"{float(snr):g}"]
+    print(f"{'seq/chunk/i/tgt':<17} {'class (true)':<16} {'distance m':>16} {'azimuth deg':>16} "
+          f"{'pitch deg':>14} {'velocity m/s':>15}")
+    for ex in row.get("examples", []):
+        p, t = ex["pred"], ex["true"]
+        print(f"{'/'.join(map(str, ex['key'])):<17} {ex['pred_class'] + ' (' + ex['true_class'] + ')':<16} "
+              f"{p[0]:6.1f} ({t[0]:6.1f}) {math.degrees(p[1]):6.1f} ({math.degrees(t[1]):6.1f}) "
+              f"{math.degrees(p[2]):5.1f} ({math.degrees(t[2]):5.1f}) {p[3]:6.2f} ({t[3]:6.2f})")
+    print(f"\n{result['samples'][center]} test samples, evaluation seed {result['seed']} (normalised-value NMSE, "
+          "Eq. 59; the same numbers as `disac evaluate --run` with that seed):")
+    for part, label in (("metrics", "all devices (LLM-DiSAC)"), ("center_only", "center alone (collaborators masked)")):
+        m = row[part]["normalised"]
+        print(f"  {label:<37} accuracy {100 * m['accuracy']:5.1f} %  NMSE dB: distance "
+              f"{m['nmse_db_distance']:6.2f}, azimuth {m['nmse_db_azimuth']:6.2f}, pitch {m['nmse_db_pitch']:6.2f}, "
+              f"velocity {m['nmse_db_radial_velocity']:6.2f}")
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     from disac_ros.commands import generate, info, inspect, parse, train
-    from disac_ros.config import load_scene
-    from disac_ros.data.generate import config_digest
-    from disac_ros.training.trainer import evaluate_run
+    from disac_ros.evaluation.plots import plot_training
+    from disac_ros.runs import default_data, default_run
 
     print("== environment ==")
     info.run(parse(info, []))
-    digest = config_digest(load_scene(preset=args.preset))[:8]
-    data = Path(args.data or f"data/{args.preset}-{digest}")
-    run_dir = Path(args.run or f"runs/{args.preset}-{digest}")
+    data = Path(args.data) if args.data else default_data(args.preset)
+    run_dir = Path(args.run) if args.run else default_run(args.preset)
     print(f"\n== dataset ({args.preset} preset) -> {data} ==")
     generate.run(parse(generate, ["--preset", args.preset, "--out", str(data)]))
     inspect.run(parse(inspect, [str(data)]))
     print(f"\n== two-stage training -> {run_dir} ==")
     train.run(parse(train, ["--data", str(data), "--out", str(run_dir), "--preset", args.preset]))
     print(f"\n== evaluation on the test split, links at {args.snr:g} dB ==")
-    result = evaluate_run(data, run_dir, "test", args.snr)
-    print(f"{'seq/chunk/i/tgt':<17} {'class (true)':<16} {'distance m':>16} {'azimuth deg':>16} "
-          f"{'pitch deg':>14} {'velocity m/s':>15}")
-    for row in result["rows"][:9]:
-        p, t = row["pred"], row["true"]
-        print(f"{'/'.join(map(str, row['key'])):<17} {row['pred_class'] + ' (' + row['true_class'] + ')':<16} "
-              f"{p[0]:6.1f} ({t[0]:6.1f}) {math.degrees(p[1]):6.1f} ({math.degrees(t[1]):6.1f}) "
-              f"{math.degrees(p[2]):5.1f} ({math.degrees(t[2]):5.1f}) {p[3]:6.2f} ({t[3]:6.2f})")
-    print(f"\n{result['samples']} test samples (normalised-value NMSE, Eq. 59):")
-    for name in ("aggregated", "center_only"):
-        m = result[name]
-        label = "all 4 devices (LLM-DiSAC)" if name == "aggregated" else "center alone (collaborators masked)"
-        print(f"  {label:<37} accuracy {100 * m['accuracy']:5.1f} %  NMSE dB: distance "
-              f"{m['nmse_db_distance']:6.2f}, azimuth {m['nmse_db_azimuth']:6.2f}, pitch {m['nmse_db_pitch']:6.2f}, "
-              f"velocity {m['nmse_db_radial_velocity']:6.2f}")
+    evaluate_test_split(data, run_dir, args.snr, args.seed)
     print(f"\ncontact sheet: {data / 'contact_sheet.png'}\ntraining curves: {plot_training(run_dir)}\n"
           f"metrics: {run_dir}/stage1/*/metrics.csv, {run_dir}/stage2/metrics.csv")
     if args.live_seconds > 0:

@@ -10,10 +10,10 @@ modes exclude each other.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 from pathlib import Path
+
+from disac_ros.files import write_json_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table(result: dict) -> str:
-    """A short human-readable table of :func:`disac_ros.ros.bags.evaluate_bag`'s result."""
+    """A short human-readable table of a bag's :func:`disac_ros.evaluation.estimates.evaluate_estimates` result."""
     from disac_ros.metrics import PARAMETERS
 
     lines = [
@@ -55,14 +55,8 @@ def format_table(result: dict) -> str:
 
 
 def _write_json(path: str | Path, result: dict) -> None:
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    # NaN (NMSE of an all-zero parameter) becomes null so the file is strict JSON.
-    clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()}
-    tmp.write_text(json.dumps(clean, indent=2) + "\n")
-    os.replace(tmp, out)
-    print(f"wrote {out}")
+    write_json_atomic(path, result, strict=True)  # NaN (NMSE of an all-zero parameter) -> null: strict JSON
+    print(f"wrote {path}")
 
 
 def run_offline(args: argparse.Namespace) -> int:
@@ -72,8 +66,9 @@ def run_offline(args: argparse.Namespace) -> int:
 
     from disac_ros.data.store import load_manifest
     from disac_ros.evaluation import cost, offline, report
-    from disac_ros.evaluation.benchmark import results_for_run
     from disac_ros.evaluation.paper import EVAL_SNRS_DB
+    from disac_ros.evaluation.suite import results_for_run
+    from disac_ros.runs import Run
 
     if args.data is None:
         raise ValueError("--run needs --data DIR, the dataset the run was trained on")
@@ -84,7 +79,7 @@ def run_offline(args: argparse.Namespace) -> int:
     data, run_dir = Path(args.data), Path(args.run)
     evaluation = offline.evaluate_offline(data, run_dir, snrs, centers=args.centers, split=args.split,
                                           seed=args.seed)
-    _, model_cfg = offline.run_info(run_dir)
+    model_cfg = Run(run_dir).model_cfg
     comm = cost.communication_cost(load_manifest(data), model_cfg.L_se, model_cfg.d_se, snrs,
                                    multi_device=model_cfg.multi_device)
     exe = None if args.no_timing else cost.execution_time(data, run_dir, snrs, split=args.split)
@@ -107,7 +102,7 @@ def run_offline(args: argparse.Namespace) -> int:
         parts += ["--out", args.out, "--table-snr", f"{args.table_snr:g}"]
     result = {"evaluation": evaluation, "cost": comm, "execution_time": exe, "command": shlex.join(parts)}
     if args.json:
-        report.write_text_atomic(Path(args.json), json.dumps(report.json_safe(result), indent=1) + "\n")
+        write_json_atomic(Path(args.json), result, indent=1, strict=True)
         print(f"wrote {args.json}")
     if args.out:
         results = results_for_run(data, run_dir, evaluation, comm, exe, [shlex.join(parts)], args.table_snr,
@@ -125,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
     given = [f"--{k.replace('_', '-')}" for k in ("snr", "centers", "out") if getattr(args, k, None)]
     if given:
         raise ValueError(f"{', '.join(given)} go with --run; --bag evaluates the estimates recorded in the bag")
-    from disac_ros.ros.bags import evaluate_bag
+    from disac_ros.evaluation.estimates import evaluate_estimates
+    from disac_ros.ros.bags import read_target_arrays
 
-    result = evaluate_bag(args.bag)
+    result = {"bag": str(Path(args.bag)), **evaluate_estimates(*read_target_arrays(args.bag))}
     print(format_table(result))
     if args.json:
         _write_json(args.json, result)

@@ -5,7 +5,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from disac_ros.config import PRESETS, SCHEMES
+from disac_ros.config import DECODER_KINDS, PRESETS, SCHEMES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "here when missing)")
     parser.add_argument("--preset", choices=PRESETS, default="smoke", help="model and training sizes")
     parser.add_argument("--scheme", choices=tuple(SCHEMES), default=None, help="Table III scheme (default: llm-disac)")
-    parser.add_argument("--decoder", choices=("llama", "gpt2", "lstm", "gru"), default=None,
+    parser.add_argument("--decoder", choices=DECODER_KINDS, default=None,
                         help="semantic decoder (default: llama, the shipped SmolLM2)")
     parser.add_argument("--decoder-path", default=None, help="local Hugging Face causal-LM directory to decode with")
     parser.add_argument("--epochs", type=int, default=None, help="epochs for each stage (overrides the preset)")
@@ -46,22 +46,8 @@ def run(args: argparse.Namespace) -> int:
     for name, given in (("--device", [args.device] if args.device else []), ("--center", args.center or [])):
         if unknown := [d for d in given if d not in devices]:
             raise ValueError(f"unknown {name} {unknown}; the dataset has {devices}")
-    centers = args.center or devices[:1]
-    # Single-device schemes train only the center and stop after stage 1.
-    stage1_devices = [args.device] if args.device else (devices if model_cfg.multi_device else centers)
-    progress = not args.no_progress
-    if args.stage in ("1", "all"):
-        for device in stage1_devices:
-            trainer.train_stage1(data, out, device, model_cfg, train_cfg, progress=progress)
-            # A collaborator hands over its codes and decoder; the center keeps its own feature.
-            if model_cfg.multi_device and device != centers[0] and trainer.handover_stale(out, device):
-                trainer.export_handover(data, out, device)
-    if args.stage in ("2", "all") and model_cfg.multi_device:
-        for center in centers:
-            for device in devices:
-                if device != center and trainer.handover_stale(out, device):
-                    trainer.export_handover(data, out, device)
-            trainer.train_stage2(data, out, model_cfg, train_cfg, center=center, progress=progress)
+    trainer.train(data, out, model_cfg, train_cfg, args.stage, [args.device] if args.device else None,
+                  args.center, progress=not args.no_progress)
     print(f"run {out}: done ({args.stage}); metrics in {out}/*/metrics.csv")
     return 0
 

@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from disac_ros.data import store
+from disac_ros.models.link import link_distances
 
 
 class _Indexed(Dataset):
@@ -32,7 +33,7 @@ class _Indexed(Dataset):
         self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
         offset, scale = store.normalization_arrays(self.manifest)
         self.offset, self.scale = torch.tensor(offset, dtype=torch.float32), torch.tensor(scale, dtype=torch.float32)
-        self.device_positions = np.array([d["position"] for d in self.manifest["devices"]])
+        self.scene = store.scene_config(self.manifest)
         self.set_center(self.device_ids[0])
         self.frames = [(c["sequence"], c["chunk"], i) for c in self.manifest["chunks"]
                        if c["sequence"] in self.sequences for i in range(c["frames"])]
@@ -43,7 +44,8 @@ class _Indexed(Dataset):
         if center not in self.device_ids:
             raise ValueError(f"unknown center {center!r}; the dataset has {self.device_ids}")
         self.center = self.device_ids.index(center)
-        self.link_distance = np.linalg.norm(self.device_positions - self.device_positions[self.center], axis=1)
+        distance = link_distances(self.scene, center, self.device_ids)
+        self.link_distance = np.array([distance[k] for k in self.device_ids])
 
     def normalize(self, labels: torch.Tensor) -> torch.Tensor:
         return (labels - self.offset) / self.scale

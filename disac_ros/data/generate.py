@@ -9,7 +9,6 @@ once it is complete, so a killed run re-does at most the chunk it was writing.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -19,15 +18,12 @@ import numpy as np
 
 from disac_ros.config import CLASSES, SceneConfig
 from disac_ros.data import store
+from disac_ros.files import write_json_atomic
 from disac_ros.sim import labels as label_eqs
 from disac_ros.sim.motion import sample_trajectories
 from disac_ros.sim.radar import synthesize_echo
 
 log = logging.getLogger(__name__)
-
-
-def config_digest(cfg: SceneConfig) -> str:
-    return hashlib.sha256(json.dumps(cfg.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
 
 
 def split_sequences(num_sequences: int, fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
@@ -67,7 +63,7 @@ class Generator:
         """``scene``: an already built GenesisScene of the same config to reuse (it is then not closed)."""
         self.cfg, self.out, self.backend = cfg, Path(out), backend
         self._owns_scene = scene is None
-        self.digest = config_digest(cfg)
+        self.digest = cfg.digest()
         ds = cfg.dataset
         self.frames = ds.frames_per_sequence
         self.chunks_per_sequence = -(-self.frames // ds.chunk_frames)
@@ -83,8 +79,8 @@ class Generator:
                 raise ValueError(f"{self.out} holds data generated from another config (digest "
                                  f"{previous.get('config_digest')} != {self.digest}); choose a new --out")
         else:
-            store.write_json_atomic(gen, {"config_digest": self.digest, "config": self.cfg.model_dump(mode="json"),
-                                          "format_version": store.FORMAT_VERSION})
+            write_json_atomic(gen, {"config_digest": self.digest, "config": self.cfg.model_dump(mode="json"),
+                                    "format_version": store.FORMAT_VERSION})
 
     def missing_chunks(self) -> list[tuple[int, int]]:
         """Chunks to (re)generate: absent ones, and ones whose checksum no longer matches the manifest."""
@@ -228,5 +224,5 @@ class Generator:
             "timing": {"generation_seconds": round(generation_seconds, 2), "frames_generated": frames_generated},
             "chunks": chunks,
         }
-        store.write_json_atomic(self.out / "manifest.json", manifest)
+        write_json_atomic(self.out / "manifest.json", manifest)
         return manifest

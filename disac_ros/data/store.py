@@ -46,13 +46,6 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    """Write JSON so that ``path`` either keeps its old content or has the complete new one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
-    os.replace(tmp, path)
-
-
 def write_chunk(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> None:
     """Write one chunk file atomically: a temporary file, fsync, then rename."""
     import h5py
@@ -108,6 +101,20 @@ def normalization_arrays(manifest: dict) -> tuple[np.ndarray, np.ndarray]:
     """(offset, scale) [4] in LABEL_KEYS order: x_norm = (x - offset) / scale."""
     norm = manifest["normalization"]
     return (np.array([norm[k]["offset"] for k in LABEL_KEYS]), np.array([norm[k]["scale"] for k in LABEL_KEYS]))
+
+
+def input_shapes(manifest: dict) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """(image [H, W, 3], echo [C, A, S]) of one device's sample in the dataset of ``manifest``."""
+    camera, radar = manifest["config"]["camera"], manifest["radar"]
+    return ((int(camera["height"]), int(camera["width"]), 3),
+            (int(radar["num_chirps"]), int(radar["num_antennas"]), int(radar["num_samples"])))
+
+
+def scene_config(manifest: dict):
+    """The :class:`disac_ros.config.SceneConfig` the dataset of ``manifest`` was generated from."""
+    from disac_ros.config import SceneConfig
+
+    return SceneConfig.model_validate(manifest["config"])
 
 
 def load_manifest(root: str | Path) -> dict:

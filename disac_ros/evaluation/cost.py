@@ -2,11 +2,11 @@
 
 * **Bytes.** Conventionally a device sends, per target, its camera image ``H x W x 3`` uint8 and the target's radar
   echo ``C x A x S`` complex64 (8 bytes per value), the shapes of the dataset; LLM-DiSAC sends the semantic code
-  ``L_se x d_se`` float32 (:func:`disac_ros.models.lstn.payload_bytes`, what the trainer hands over and the
+  ``L_se x d_se`` float32 (:func:`disac_ros.models.link.payload_bytes`, what the trainer hands over and the
   ``SemanticCode`` message carries). The paper's 1,370,112 vs 100,352 bytes are listed beside ours.
 * **Rate and delay.** Eq. (9) ``V = B log2(1 + P H / N0)`` with B = 1 kHz, P = 1 W, H = 1 (the pure AWGN channel of
-  the experiments) and the noise power N0 = P H / 10^(SNR/10) of each evaluation SNR; Eq. (10) ``t_com = Z / V``
-  with Z the payload in bits.
+  the experiments) and the noise power N0 = P / 10^(SNR/10) of each evaluation SNR; Eq. (10) ``t_com = Z / V``
+  with Z the payload in bits: :func:`disac_ros.models.link.link_budget`, as the ``channel`` node computes it.
 * **Execution time.** Eq. (14) ``T_exe = max_k (t_ft + t_se + t_com + t_sd + t_fa)``, each term measured on the
   trained run's own models and real test inputs (one frame of N targets), with the timing helper of
   ``benchmarks/bench_models.py`` (warm-up calls, median of repeats).
@@ -19,33 +19,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from disac_ros.evaluation.paper import (
-    BANDWIDTH_HZ,
-    EVAL_SNRS_DB,
-    PAPER_RAW_BYTES,
-    PAPER_REDUCTION_PERCENT,
-    PAPER_SEMANTIC_BYTES,
-    POWER_W,
-)
-from disac_ros.models.lstn import link_rate, payload_bytes, transmission_delay
+from disac_ros.data.store import input_shapes
+from disac_ros.evaluation.paper import EVAL_SNRS_DB, PAPER_RAW_BYTES, PAPER_REDUCTION_PERCENT, PAPER_SEMANTIC_BYTES
+from disac_ros.models.link import BANDWIDTH_HZ, POWER_W, link_budget, link_distances, payload_bytes
+from disac_ros.runs import Run, pick_device
 
 
 def raw_bytes(manifest: dict) -> dict[str, int]:
     """Bytes per device and target of the raw data: image H x W x 3 uint8 + echo C x A x S complex64."""
-    camera, radar = manifest["config"]["camera"], manifest["radar"]
-    image = int(camera["height"]) * int(camera["width"]) * 3
-    echo = int(radar["num_chirps"]) * int(radar["num_antennas"]) * int(radar["num_samples"]) * 8
-    return {"image": image, "echo": echo, "total": image + echo,
-            "image_shape": [camera["height"], camera["width"], 3],
-            "echo_shape": [radar["num_chirps"], radar["num_antennas"], radar["num_samples"]]}
-
-
-def link_budget(payload: int, snr_db: float, bandwidth_hz: float = BANDWIDTH_HZ, power_w: float = POWER_W,
-                gain: float = 1.0) -> dict[str, float]:
-    """Eqs. (9)-(10) for ``payload`` bytes at ``snr_db``: noise power [W], rate [bit/s] and delay [s]."""
-    noise = power_w * gain / 10.0 ** (snr_db / 10.0)
-    rate = link_rate(bandwidth_hz, power_w, gain, noise)
-    return {"noise_power_w": noise, "rate_bps": rate, "delay_s": transmission_delay(8 * payload, rate)}
+    image_shape, echo_shape = input_shapes(manifest)
+    image, echo = int(np.prod(image_shape)), int(np.prod(echo_shape)) * 8
+    return {"image": image, "echo": echo, "total": image + echo, "image_shape": list(image_shape),
+            "echo_shape": list(echo_shape)}
 
 
 def communication_cost(manifest: dict, L_se: int, d_se: int, snrs_db=EVAL_SNRS_DB, multi_device: bool = True,
@@ -61,13 +46,13 @@ def communication_cost(manifest: dict, L_se: int, d_se: int, snrs_db=EVAL_SNRS_D
     links = {}
     for snr in snrs_db:
         key = f"{float(snr):g}"
-        ours_raw, ours_code = link_budget(raw["total"], snr, bandwidth_hz, power_w), \
-            link_budget(code, snr, bandwidth_hz, power_w)
+        ours_raw, ours_code = link_budget(raw["total"], snr, 1.0, bandwidth_hz, power_w), \
+            link_budget(code, snr, 1.0, bandwidth_hz, power_w)
         links[key] = {"snr_db": float(snr), "noise_power_w": ours_raw["noise_power_w"],
                       "rate_bps": ours_raw["rate_bps"],
                       "delay_raw_s": ours_raw["delay_s"], "delay_semantic_s": ours_code["delay_s"],
-                      "paper_delay_raw_s": link_budget(PAPER_RAW_BYTES, snr, bandwidth_hz, power_w)["delay_s"],
-                      "paper_delay_semantic_s": link_budget(PAPER_SEMANTIC_BYTES, snr, bandwidth_hz,
+                      "paper_delay_raw_s": link_budget(PAPER_RAW_BYTES, snr, 1.0, bandwidth_hz, power_w)["delay_s"],
+                      "paper_delay_semantic_s": link_budget(PAPER_SEMANTIC_BYTES, snr, 1.0, bandwidth_hz,
                                                             power_w)["delay_s"]}
     return {
         "raw": raw, "semantic_bytes": code, "semantic_shape": [L_se, d_se], "semantic_dtype": "float32",
@@ -118,18 +103,15 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     the other on one CPU: ``center_decode_all_ms`` = K x t_sd. Single-device schemes: ``t_ft`` + the head only.
     """
     from disac_ros.data.datasets import DeviceTargetDataset
-    from disac_ros.evaluation.offline import run_info
-    from disac_ros.training import trainer
+    from disac_ros.training.center import CenterSide
 
-    data, run = Path(data), Path(run)
-    config, model_cfg = run_info(run)
-    dev = trainer.pick_device()
+    data, run = Path(data), Run(run)
+    manifest = run.check_data(data)
+    model_cfg = run.model_cfg
+    dev = pick_device()
     timed = _timer()
-    devices = config["devices"]
-    center = center or devices[0]
-    manifest = trainer.store.load_manifest(data)
+    center = center or run.center
     N = len(manifest["targets"])
-    positions = {d["id"]: np.array(d["position"], dtype=float) for d in manifest["devices"]}
 
     def frame(device_id: str) -> tuple[torch.Tensor, torch.Tensor]:
         ds = DeviceTargetDataset(data, split, devices=[device_id])
@@ -142,7 +124,7 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     out: dict = {"device": str(dev), "threads": torch.get_num_threads(), "repeats": repeats, "targets": N,
                  "center": center, "terms": {}, "by_snr": {}}
     if not model_cfg.multi_device:
-        model = trainer.load_device_model(run, center, data).to(dev)
+        model = run.load_device_model(center, dev)
         image, echo = frame(center)
         feats = model.features(image, echo)
         out["terms"]["t_ft"] = stat(timed(lambda: model.features(image, echo), repeats, dev))
@@ -150,16 +132,16 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
         total = out["terms"]["t_ft"]["p50_ms"] + out["terms"]["t_head"]["p50_ms"]
         out["by_snr"] = {f"{float(s):g}": {"t_com_ms": 0.0, "T_exe_ms": total} for s in snrs_db}
         return out
-    collaborator = next(d for d in devices if d != center)
-    side = trainer.CenterSide(data, run, model_cfg, center)
-    head = trainer.load_center_model(run, center).to(dev)
-    sender = trainer.load_device_model(run, collaborator, data).to(dev)
+    collaborator = run.collaborators(center)[0]
+    side = CenterSide(run, data, center)
+    head = run.load_center_model(center, dev)
+    sender = run.load_device_model(collaborator, dev)
     image, echo = frame(collaborator)
     feats = sender.features(image, echo)
     code = sender.encoder(feats)
     K = len(side.decoders)
     snr = torch.full((len(image),), 20.0, device=dev)
-    distance = torch.full((len(image),), float(np.linalg.norm(positions[collaborator] - positions[center])), device=dev)
+    distance = torch.full((len(image),), link_distances(run.scene, center, [collaborator])[collaborator], device=dev)
     received = sender.transmit(code, snr)
     decoder = side.decoders[side.collaborators.index(collaborator)]
     decoded = decoder(received, snr, distance)

@@ -22,36 +22,21 @@ pass, and the models run in eval mode, so two evaluations with the same seed giv
 """
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from disac_ros.config import ModelConfig
 from disac_ros.data import store
 from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
-from disac_ros.metrics import sensing_metrics_both
-from disac_ros.training import trainer
+from disac_ros.runs import Run, pick_device
+from disac_ros.training.center import CenterSide, Predictions, sample_keys
+from disac_ros.training.trainer import epoch_seed
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Predictions:
-    """Estimates and truth of N samples: ``pred``/``true`` [N, 4] normalised, ``logits`` [N, C], ``class_id`` [N]."""
-
-    pred: np.ndarray
-    true: np.ndarray
-    logits: np.ndarray
-    class_id: np.ndarray
-
-    def metrics(self, offset: np.ndarray, scale: np.ndarray) -> dict[str, dict[str, float]]:
-        return sensing_metrics_both(self.pred, self.true, self.logits, self.class_id, offset, scale)
 
 
 def snr_key(snr_db: float) -> str:
@@ -59,33 +44,12 @@ def snr_key(snr_db: float) -> str:
     return f"{float(snr_db):g}"
 
 
-def run_info(run: Path) -> tuple[dict, ModelConfig]:
-    """``run.json`` of a run and its model config."""
-    path = Path(run) / "run.json"
-    if not path.exists():
-        raise FileNotFoundError(f"{run} has no run.json: not a training run (train one with `disac train`)")
-    config = json.loads(path.read_text())
-    return config, ModelConfig.model_validate(config["model"])
-
-
-def trained_centers(run: Path) -> list[str]:
-    """Devices that can serve as aggregation center of this run, in the run's device order.
-
-    Multi-device schemes: devices with a stage-2 model (:func:`trainer.stage2_dir`); single-device schemes: devices
-    with a stage-1 model.
-    """
-    config, model_cfg = run_info(run)
-    if model_cfg.multi_device:
-        return [d for d in config["devices"] if (trainer.stage2_dir(run, d) / "model.safetensors").exists()]
-    return [d for d in config["devices"] if (Path(run) / "stage1" / d / "model.safetensors").exists()]
-
-
 @torch.no_grad()
-def predict_single_device(data: Path, run: Path, device_id: str, split: str = "test",
+def predict_single_device(run: Run, data: Path, device_id: str, split: str = "test",
                           batch_size: int = 64) -> Predictions:
     """Stage-1 predictions of a single-device scheme's model on ``device_id``'s own samples of ``split``."""
-    model = trainer.load_device_model(run, device_id, data).to(trainer.pick_device())
-    dev = next(model.parameters()).device
+    dev = pick_device()
+    model = run.load_device_model(device_id, dev)
     ds = DeviceTargetDataset(data, split, devices=[device_id])
     if not len(ds):
         raise ValueError(f"split {split!r} of {data} is empty")
@@ -94,89 +58,86 @@ def predict_single_device(data: Path, run: Path, device_id: str, split: str = "t
         outs.append(model(batch["image"].to(dev), batch["echo"].to(dev)))
         labels.append(batch["labels_norm"])
         classes.append(batch["class_id"])
-    return Predictions(pred=torch.cat([o["regression"] for o in outs]).cpu().numpy(),
-                       true=torch.cat(labels).numpy(), logits=torch.cat([o["logits"] for o in outs]).cpu().numpy(),
-                       class_id=torch.cat(classes).numpy())
+    return Predictions.from_outputs(outs, torch.cat(labels), torch.cat(classes))
 
 
-@torch.no_grad()
-def predict_center(side: trainer.CenterSide, model: torch.nn.Module, part: trainer.AggregationData,
-                   snr_db: float | None, batch_size: int = 64) -> Predictions:
-    """Stage-2 predictions over ``part``: every collaborator at link SNR ``snr_db``, or none when ``snr_db`` is None."""
-    outs = []
-    K = len(side.decoders)
-    for idx in part.batches(batch_size, None):
-        center = part.center_features[idx].to(side.dev)
-        if snr_db is None or K == 0:
-            collab = torch.empty(len(idx), 0, side.cfg.L_sf, side.cfg.d_sf, device=side.dev)
-        else:
-            collab = side.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=side.dev))
-        outs.append(model(center, collab))
-    return Predictions(pred=torch.cat([o["regression"] for o in outs]).cpu().numpy(), true=part.labels_norm.numpy(),
-                       logits=torch.cat([o["logits"] for o in outs]).cpu().numpy(), class_id=part.class_id.numpy())
+def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offset: np.ndarray, scale: np.ndarray,
+                 count: int) -> list[dict]:
+    """The first ``count`` estimates beside the truth in SI units (distance m, angles rad, velocity m/s)."""
+    si_pred, si_true = pred.pred[:count] * scale + offset, pred.true[:count] * scale + offset
+    return [{"key": list(keys[i]), "pred_class": classes[int(pred.logits[i].argmax())],
+             "true_class": classes[int(pred.class_id[i])], "pred": si_pred[i].tolist(), "true": si_true[i].tolist()}
+            for i in range(min(count, len(si_pred)))]
 
 
-def evaluate_offline(data: Path, run: Path, snrs_db: tuple[float, ...] | list[float] = EVAL_SNRS_DB,
+def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | list[float] = EVAL_SNRS_DB,
                      centers: list[str] | None = None, split: str = "test", seed: int = 0,
-                     batch_size: int = 64) -> dict:
+                     batch_size: int = 64, examples: int = 0) -> dict:
     """Every metric of one run on ``split`` at each SNR [dB] and for each aggregation center.
 
-    ``centers`` defaults to every center with a trained model (:func:`trained_centers`). Returns::
+    The one evaluation of a trained run: ``disac evaluate``, ``disac benchmark`` and ``disac demo`` call it.
+    ``centers`` defaults to every center with a trained model (:meth:`Run.trained_centers`); ``examples`` > 0 keeps
+    that many estimates per (center, SNR) in SI units beside the truth (``"examples"``). Returns::
 
         {"run", "data", "split", "seed", "scheme", "decoder", "multi_device", "lossless", "samples": N per center,
          "snrs_db": [...], "classes": [...], "units": {"normalised": ..., "si": ...},
          "centers": {device: {"position": 1-based index, "snr_independent": bool,
                               "by_snr": {"20": {"metrics": {"normalised": {...}, "si": {...}},
-                                                "center_only": {...}  (multi-device only)}}}}}
+                                                "center_only": {...}  (multi-device only),
+                                                "examples": [...] (with examples > 0)}}}}}
     """
-    data, run = Path(data), Path(run)
-    config, model_cfg = run_info(run)
-    manifest = store.load_manifest(data)
-    if manifest["config_digest"] != config["data_config_digest"]:
-        raise ValueError(f"{run} was trained on dataset config {config['data_config_digest']}, but {data} has "
-                         f"{manifest['config_digest']}; evaluate on the dataset the run was trained on")
+    data = Path(data)
+    run = run if isinstance(run, Run) else Run(run)
+    manifest = run.check_data(data)
+    model_cfg = run.model_cfg
     offset, scale = store.normalization_arrays(manifest)
-    devices = config["devices"]
-    available = trained_centers(run)
+    available = run.trained_centers()
     centers = list(centers) if centers else available
     missing = [c for c in centers if c not in available]
     if missing:
         what = "stage-2 model" if model_cfg.multi_device else "stage-1 model"
-        raise FileNotFoundError(f"{run} has no {what} with {missing} as aggregation center (trained: {available}); "
-                                "`disac benchmark` trains one stage 2 per center")
+        raise FileNotFoundError(f"{run.path} has no {what} with {missing} as aggregation center (trained: "
+                                f"{available}); `disac benchmark` trains one stage 2 per center")
     if not centers:
-        raise FileNotFoundError(f"{run} has no trained model to evaluate")
+        raise FileNotFoundError(f"{run.path} has no trained model to evaluate")
     snrs = [float(s) for s in snrs_db]
     result: dict = {
-        "run": str(run), "data": str(data), "split": split, "seed": seed, "scheme": model_cfg.scheme,
+        "run": str(run.path), "data": str(data), "split": split, "seed": seed, "scheme": model_cfg.scheme,
         "decoder": model_cfg.decoder if model_cfg.multi_device else None, "multi_device": model_cfg.multi_device,
         "lossless": model_cfg.lossless, "snrs_db": snrs, "classes": manifest["classes"], "samples": {},
         "units": {"normalised": "x_n = (x - offset) / scale in (0, 1); NMSE in dB, RMSE unitless",
                   "si": "distance m, azimuth rad, pitch rad, radial velocity m/s; NMSE in dB"},
         "normalization": {"offset": offset.tolist(), "scale": scale.tolist()},
-        "model": config["model"], "train": config["train"], "centers": {},
+        "model": run.config["model"], "train": run.config["train"], "centers": {},
     }
     for center in centers:
-        entry: dict = {"position": devices.index(center) + 1, "snr_independent": not model_cfg.multi_device,
+        entry: dict = {"position": run.devices.index(center) + 1, "snr_independent": not model_cfg.multi_device,
                        "by_snr": {}}
         if not model_cfg.multi_device:
-            metrics = predict_single_device(data, run, center, split, batch_size).metrics(offset, scale)
-            result["samples"][center] = len(DeviceTargetDataset(data, split, devices=[center]))
-            entry["by_snr"] = {snr_key(s): {"metrics": metrics} for s in snrs}
+            pred = predict_single_device(run, data, center, split, batch_size)
+            keys = sample_keys(DeviceTargetDataset(data, split, devices=[center]))
+            result["samples"][center] = len(keys)
+            row = {"metrics": pred.metrics(offset, scale)}
+            if examples:
+                row["examples"] = example_rows(pred, keys, manifest["classes"], offset, scale, examples)
+            entry["by_snr"] = {snr_key(s): row for s in snrs}
         else:
-            side = trainer.CenterSide(data, run, model_cfg, center)
-            model = trainer.load_center_model(run, center).to(side.dev)
-            part = side.data(data, run, split)
+            side = CenterSide(run, data, center)
+            model = run.load_center_model(center, side.dev)
+            part = side.split(split)
             if not len(part):
                 raise ValueError(f"split {split!r} of {data} is empty")
             result["samples"][center] = len(part)
-            center_only = predict_center(side, model, part, None, batch_size).metrics(offset, scale)
+            center_only = side.predict(model, part, None, batch_size).metrics(offset, scale)
             for s in snrs:
-                torch.manual_seed(trainer.epoch_seed(seed, "evaluate", center, snr_key(s)))
-                metrics = predict_center(side, model, part, s, batch_size).metrics(offset, scale)
-                entry["by_snr"][snr_key(s)] = {"metrics": metrics, "center_only": center_only}
-                log.info("%s %s @ %s dB: accuracy %.4f, NMSE distance %.2f dB", run.name, center, snr_key(s),
-                         metrics["normalised"]["accuracy"], metrics["normalised"]["nmse_db_distance"])
+                torch.manual_seed(epoch_seed(seed, "evaluate", center, snr_key(s)))
+                pred = side.predict(model, part, s, batch_size)
+                row = {"metrics": pred.metrics(offset, scale), "center_only": center_only}
+                if examples:
+                    row["examples"] = example_rows(pred, part.keys, manifest["classes"], offset, scale, examples)
+                entry["by_snr"][snr_key(s)] = row
+                log.info("%s %s @ %s dB: accuracy %.4f, NMSE distance %.2f dB", run.path.name, center, snr_key(s),
+                         row["metrics"]["normalised"]["accuracy"], row["metrics"]["normalised"]["nmse_db_distance"])
         result["centers"][center] = entry
     return result
 

@@ -56,11 +56,11 @@ BANDWIDTH_HZ = 1e3
 POWER_W = 1.0
 EVAL_SNRS_DB: tuple[float, ...] = (0.0, 10.0, 15.0, 20.0, 25.0)
 
-#: Issue #6 targets for LLM-DiSAC on our default preset (= the paper's Table III row), and the payload ratio bound.
+#: The targets for LLM-DiSAC on our default preset (= the paper's Table III row), and the payload ratio bound.
 TARGETS: dict[str, float] = {k: TABLE_III["llm-disac"][k] for k in
                              ("accuracy", "nmse_db_distance", "nmse_db_azimuth", "nmse_db_pitch",
                               "nmse_db_radial_velocity")}
-MAX_PAYLOAD_PERCENT = 100.0 * PAPER_SEMANTIC_BYTES / PAPER_RAW_BYTES  # 7.32 %, "at most 7.33 %" in the issue
+MAX_PAYLOAD_PERCENT = 100.0 * PAPER_SEMANTIC_BYTES / PAPER_RAW_BYTES  # 7.32 %: "at most 7.33 %" of the raw bytes
 
 #: Table III's orderings (Sec. V-B2): (better scheme, worse scheme, what the comparison shows).
 ORDERINGS: tuple[tuple[str, str, str], ...] = (

@@ -1,131 +1,37 @@
-"""Outputs of the evaluation suite: ``results.json``, ``report.md`` and PNG plots like the paper's Figs. 5-10.
+"""Rendering the Table III suite's outputs: ``report.md``, and :func:`write_outputs` for all of ``OUT/``.
 
 Everything in ``report.md`` is generated from the results dictionary (the content of ``results.json``): numbers,
-comparisons with the paper's Table III (:mod:`disac_ros.evaluation.paper`) and the verdicts on the targets. Files
-are written to a temporary name and renamed, so a reader never sees a half-written file.
+comparisons with the paper's Table III (:mod:`~disac_ros.evaluation.paper`), the verdicts on the targets and
+orderings (:mod:`~disac_ros.evaluation.checks`) and the reasons for the missed ones, read from the runs'
+configuration. :func:`write_outputs` writes ``results.json``, the figures (:mod:`~disac_ros.evaluation.plots`) and
+``report.md``, each to a temporary name and renamed, so a reader never sees a half-written file.
 
 Conventions: Table III and the plots use metrics on **normalised** values (labels and predictions in (0, 1), as
 the paper's Eq. 59 and sigmoid heads imply); SI-value metrics (m, rad, rad, m/s) are in their own tables.
-The results structure: ``results["runs"][name]["evaluation"]["centers"][device]["by_snr"][snr]["metrics"]
-[scale][metric]`` with scale ``"normalised"`` or ``"si"``.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 
 from disac_ros.config import SCHEMES
-from disac_ros.evaluation.paper import (
-    DECODER_LABELS,
-    MAX_PAYLOAD_PERCENT,
-    ORDERINGS,
-    SCHEME_LABELS,
-    TABLE_COLUMNS,
-    TABLE_III,
-    TARGETS,
+from disac_ros.evaluation.checks import (
+    PARAM_TITLES,
+    decoder_runs,
+    first_center,
+    metrics_at,
+    ordering_checks,
+    position_rows,
+    run_label,
+    semantic_cost,
+    table_snr,
+    target_checks,
 )
-from disac_ros.metrics import PARAMETERS, better
+from disac_ros.evaluation.paper import MAX_PAYLOAD_PERCENT, SCHEME_LABELS, TABLE_COLUMNS, TABLE_III
+from disac_ros.evaluation.plots import FIGURES, plot_figures
+from disac_ros.files import write_json_atomic, write_text_atomic
 
-PARAM_TITLES = {"distance": "distance", "azimuth": "azimuth", "pitch": "pitch", "radial_velocity": "velocity"}
 SI_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
-FIGURES = {
-    "fig5_nmse_vs_snr.png": "Fig. 5: NMSE [dB] per parameter vs link SNR, per decoder (center at position 1)",
-    "fig6_rmse_vs_snr.png": "Fig. 6: RMSE per parameter vs link SNR, per decoder (center at position 1)",
-    "fig7_accuracy_vs_snr.png": "Fig. 7: classification accuracy vs link SNR, every scheme and decoder",
-    "fig8_nmse_positions.png": "Fig. 8: NMSE [dB] per aggregation-center position, LLM-DiSAC vs MM-SD",
-    "fig9_rmse_positions.png": "Fig. 9: RMSE per aggregation-center position, LLM-DiSAC vs MM-SD",
-    "fig10_accuracy_positions.png": "Fig. 10: classification accuracy per aggregation-center position",
-}
-
-
-# --- atomic files ---------------------------------------------------------------------------------------------
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def json_safe(value):
-    """NaN and inf become null so the JSON is strict."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _save_figure(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
-
-
-# --- reading the results --------------------------------------------------------------------------------------
-
-def first_center(results: dict) -> str:
-    return results["dataset"]["devices"][0]
-
-
-def metrics_at(results: dict, name: str, snr: float | str, center: str | None = None, scale: str = "normalised",
-               part: str = "metrics") -> dict | None:
-    """One run's metrics at one SNR and center (None when that run, center or SNR was not evaluated)."""
-    run = results["runs"].get(name)
-    if run is None:
-        return None
-    entry = run["evaluation"]["centers"].get(center or first_center(results))
-    if entry is None:
-        return None
-    row = entry["by_snr"].get(f"{float(snr):g}")
-    return None if row is None or part not in row else row[part][scale]
-
-
-def table_snr(results: dict) -> float:
-    return float(results["table_snr_db"])
-
-
-def target_checks(results: dict) -> list[dict]:
-    """LLM-DiSAC (LLaMA-family decoder, position 1, table SNR) against each Table III target."""
-    ours = metrics_at(results, "llm-disac", table_snr(results))
-    rows = []
-    for key, target in TARGETS.items():
-        value = None if ours is None else ours[key]
-        met = None if value is None else not better(key, target, value)  # at least as good as the target
-        rows.append({"metric": key, "ours": value, "target": target, "met": met,
-                     "margin": None if value is None else value - target})
-    payload = next((r["cost"]["payload_percent"] for r in results["runs"].values() if r["spec"]["scheme"]
-                    not in ("sm-sd-rf", "sm-sd-cv", "mm-sd")), None)
-    rows.append({"metric": "payload_percent", "ours": payload, "target": MAX_PAYLOAD_PERCENT,
-                 "met": None if payload is None else payload <= MAX_PAYLOAD_PERCENT,
-                 "margin": None if payload is None else payload - MAX_PAYLOAD_PERCENT})
-    return rows
-
-
-def ordering_checks(results: dict) -> list[dict]:
-    """Table III's orderings on our numbers (position 1, table SNR): on how many of the 9 columns A beats B."""
-    snr = table_snr(results)
-    rows = []
-    for a, b, what in ORDERINGS:
-        ma, mb = metrics_at(results, a, snr), metrics_at(results, b, snr)
-        if ma is None or mb is None:
-            rows.append({"better": a, "worse": b, "what": what, "evaluated": False})
-            continue
-        wins = [k for k, _ in TABLE_COLUMNS if better(k, ma[k], mb[k])]
-        losses = [k for k, _ in TABLE_COLUMNS if k not in wins]
-        paper_wins = [k for k, _ in TABLE_COLUMNS if better(k, TABLE_III[a][k], TABLE_III[b][k])]
-        rows.append({"better": a, "worse": b, "what": what, "evaluated": True, "wins": wins, "not_better": losses,
-                     "holds": not losses, "accuracy_holds": "accuracy" in wins,
-                     "paper_wins": len(paper_wins)})
-    return rows
 
 
 # --- formatting -----------------------------------------------------------------------------------------------
@@ -147,123 +53,6 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def _minutes(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds / 60:.1f} min"
-
-
-def _label(name: str, results: dict, decoders: bool = False) -> str:
-    """The paper's name of a run; ``decoders``: name LLM-DiSAC's decoder too (Figs. 5-7 context)."""
-    run = results["runs"].get(name)
-    if run is None:
-        return name
-    scheme, decoder = run["spec"]["scheme"], run["spec"]["decoder"]
-    if scheme == "llm-disac" and (decoders or decoder != "llama"):
-        return DECODER_LABELS[decoder]
-    return SCHEME_LABELS[scheme]
-
-
-def _decoder_runs(results: dict) -> list[str]:
-    return [n for n, r in results["runs"].items() if r["spec"]["scheme"] == "llm-disac"]
-
-
-# --- plots ----------------------------------------------------------------------------------------------------
-
-def plot_figures(results: dict, out: Path) -> list[str]:
-    """Write the Figs. 5-10 lookalikes that the results can fill; returns the file names written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    written = []
-    snrs = results["snrs_db"]
-    decoders = _decoder_runs(results)
-    for fname, metric, ylabel in (("fig5_nmse_vs_snr.png", "nmse_db", "NMSE [dB]"),
-                                  ("fig6_rmse_vs_snr.png", "rmse", "RMSE (normalised)")):
-        if not decoders:
-            continue
-        fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-        for ax, param in zip(axes.flat, PARAMETERS, strict=True):
-            for name in decoders:
-                ys = [metrics_at(results, name, s)[f"{metric}_{param}"] for s in snrs]
-                ax.plot(snrs, ys, marker="o", label=_label(name, results, decoders=True))
-            ax.ticklabel_format(axis="y", useOffset=False)
-            ax.set_title(f"({'abcd'[PARAMETERS.index(param)]}) {PARAM_TITLES[param]}")
-            ax.set_xlabel("SNR [dB]")
-            ax.set_ylabel(ylabel)
-            ax.grid(alpha=0.3)
-        axes.flat[0].legend(fontsize=8)
-        fig.suptitle(f"{FIGURES[fname]} - normalised values, test split")
-        fig.tight_layout()
-        _save_figure(fig, out / fname)
-        written.append(fname)
-    if results["runs"]:
-        fig, ax = plt.subplots(figsize=(8, 5))
-        for name, run in results["runs"].items():
-            ys = [100 * metrics_at(results, name, s)["accuracy"] for s in snrs]
-            flat = run["evaluation"]["centers"][first_center(results)]["snr_independent"]
-            ax.plot(snrs, ys, marker="o", linestyle="--" if flat else "-",
-                    label=_label(name, results) + (" (no link)" if flat else ""))
-        ax.set_xlabel("SNR [dB]")
-        ax.set_ylabel("accuracy [%]")
-        ax.set_title(FIGURES["fig7_accuracy_vs_snr.png"], fontsize=10)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        _save_figure(fig, out / "fig7_accuracy_vs_snr.png")
-        written.append("fig7_accuracy_vs_snr.png")
-    positions = position_rows(results)
-    if positions:
-        snr = table_snr(results)
-        names = [n for n in ("llm-disac", "mm-sd") if n in results["runs"]]
-        centers = sorted({p["center"] for p in positions}, key=results["dataset"]["devices"].index)
-        for fname, metric, ylabel in (("fig8_nmse_positions.png", "nmse_db", "NMSE [dB]"),
-                                      ("fig9_rmse_positions.png", "rmse", "RMSE (normalised)")):
-            fig, axes = plt.subplots(1, len(centers), figsize=(4 * len(centers), 4), squeeze=False)
-            x = np.arange(len(PARAMETERS))
-            for ax, center in zip(axes[0], centers, strict=True):
-                for j, name in enumerate(names):
-                    m = metrics_at(results, name, snr, center)
-                    if m is None:
-                        continue
-                    ax.bar(x + (j - (len(names) - 1) / 2) * 0.38, [m[f"{metric}_{p}"] for p in PARAMETERS], 0.38,
-                           label=_label(name, results))
-                pos = results["dataset"]["devices"].index(center) + 1
-                ax.set_title(f"position {pos} ({center})")
-                ax.set_xticks(x, [PARAM_TITLES[p] for p in PARAMETERS], fontsize=8)
-                ax.set_ylabel(ylabel)
-                ax.grid(alpha=0.3, axis="y")
-            axes[0][0].legend(fontsize=8)
-            fig.suptitle(f"{FIGURES[fname]} - {snr:g} dB, normalised values")
-            fig.tight_layout()
-            _save_figure(fig, out / fname)
-            written.append(fname)
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        x = np.arange(len(centers))
-        for j, name in enumerate(names):
-            ys = [(lambda m: 100 * m["accuracy"] if m else np.nan)(metrics_at(results, name, snr, c)) for c in centers]
-            ax.bar(x + (j - (len(names) - 1) / 2) * 0.38, ys, 0.38, label=_label(name, results))
-        ax.set_xticks(x, [f"position {results['dataset']['devices'].index(c) + 1}" for c in centers])
-        ax.set_ylabel("accuracy [%]")
-        ax.set_title(f"{FIGURES['fig10_accuracy_positions.png']} ({snr:g} dB)", fontsize=9)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3, axis="y")
-        fig.tight_layout()
-        _save_figure(fig, out / "fig10_accuracy_positions.png")
-        written.append("fig10_accuracy_positions.png")
-    return written
-
-
-def position_rows(results: dict) -> list[dict]:
-    """(scheme run, center, metrics at the table SNR) for the runs evaluated at more than one center."""
-    rows = []
-    for name in ("llm-disac", "mm-sd"):
-        run = results["runs"].get(name)
-        if run is None or len(run["evaluation"]["centers"]) < 2:
-            continue
-        for center, entry in run["evaluation"]["centers"].items():
-            rows.append({"run": name, "center": center, "position": entry["position"],
-                         "metrics": metrics_at(results, name, table_snr(results), center)})
-    return rows
 
 
 # --- the report -----------------------------------------------------------------------------------------------
@@ -439,7 +228,7 @@ def render_report(results: dict, figures: list[str]) -> str:
         lines += [f"### The same on SI values (ours only; the paper gives none), {snr:g} dB, position 1", "",
                   *_md_table(si_cols, si_rows), ""]
 
-    lines += ["## Targets and orderings (issue #6)", "",
+    lines += ["## Targets and orderings", "",
               f"LLM-DiSAC with the LLaMA-family decoder, position 1, {snr:g} dB, normalised values, against the "
               "paper's Table III row (accuracy >= 98.21 %, NMSE distance <= -11.70, azimuth <= -29.06, "
               "pitch <= -27.05, velocity <= -7.30 dB) and the payload bound (<= 7.33 % of the raw bytes); then "
@@ -455,8 +244,8 @@ def render_report(results: dict, figures: list[str]) -> str:
         agg = metrics_at(results, name, snr)
         alone = metrics_at(results, name, snr, part="center_only")
         if agg and alone:
-            abl.append([_label(name, results), "all devices"] + [_fmt(k, agg[k]) for k, _ in TABLE_COLUMNS])
-            abl.append([_label(name, results), "center alone"] + [_fmt(k, alone[k]) for k, _ in TABLE_COLUMNS])
+            abl.append([run_label(name, results), "all devices"] + [_fmt(k, agg[k]) for k, _ in TABLE_COLUMNS])
+            abl.append([run_label(name, results), "center alone"] + [_fmt(k, alone[k]) for k, _ in TABLE_COLUMNS])
     if abl:
         lines += [f"## Collaboration: the same stage-2 model with and without the collaborators ({snr:g} dB)", "",
                   "`center alone` masks every collaborator (TRAM with K = 0): what the center's own RVFN feature "
@@ -464,20 +253,20 @@ def render_report(results: dict, figures: list[str]) -> str:
                   *_md_table(["Run", "Inputs"] + [t for _, t in TABLE_COLUMNS], abl), ""]
 
     # decoders across SNR (Figs. 5-7)
-    dec = _decoder_runs(results)
+    dec = decoder_runs(results)
     if dec:
         drows = []
         for name in dec:
             for s in results["snrs_db"]:
                 m = metrics_at(results, name, s)
-                drows.append([_label(name, results, decoders=True), f"{s:g}"]
+                drows.append([run_label(name, results, decoders=True), f"{s:g}"]
                              + [_fmt(k, m[k]) for k, _ in TABLE_COLUMNS])
         lines += ["## Decoders vs SNR (Figs. 5-7), position 1, normalised values", "",
                   *_md_table(["Decoder", "SNR [dB]"] + [t for _, t in TABLE_COLUMNS], drows), ""]
     # every scheme across SNR (accuracy), Fig. 7
     arows = []
     for name in results["runs"]:
-        arows.append([_label(name, results)] + [_fmt("accuracy", metrics_at(results, name, s)["accuracy"])
+        arows.append([run_label(name, results)] + [_fmt("accuracy", metrics_at(results, name, s)["accuracy"])
                                                 for s in results["snrs_db"]])
     if arows:
         lines += ["### Accuracy [%] vs SNR, every run (position 1)", "",
@@ -485,7 +274,7 @@ def render_report(results: dict, figures: list[str]) -> str:
 
     positions = position_rows(results)
     if positions:
-        prow = [[_label(p["run"], results), f"{p['position']} ({p['center']})"]
+        prow = [[run_label(p["run"], results), f"{p['position']} ({p['center']})"]
                 + [_fmt(k, p["metrics"][k]) for k, _ in TABLE_COLUMNS] for p in positions]
         lines += [f"## Aggregation-center positions (Figs. 8-10), {snr:g} dB, normalised values", "",
                   "Stage 1 is shared by all positions; TRAM + heads are trained again for each center "
@@ -493,8 +282,7 @@ def render_report(results: dict, figures: list[str]) -> str:
                   *_md_table(["Scheme", "Position"] + [t for _, t in TABLE_COLUMNS], prow), ""]
 
     # communication cost
-    comm = next((r["cost"] for r in results["runs"].values() if r["spec"]["scheme"]
-                 not in ("sm-sd-rf", "sm-sd-cv", "mm-sd")), None)
+    comm = semantic_cost(results)
     if comm:
         raw, paper = comm["raw"], comm["paper"]
         lines += ["## Communication cost (Sec. V-B1, Eqs. 9-10)", "",
@@ -526,7 +314,7 @@ def render_report(results: dict, figures: list[str]) -> str:
         if not exe:
             continue
         t = exe["terms"]
-        exe_rows.append([_label(name, results)]
+        exe_rows.append([run_label(name, results)]
                         + [f"{t[k]['p50_ms']:.2f} / {t[k]['p95_ms']:.2f}" if k in t else "-"
                            for k in ("t_ft", "t_se", "t_sd", "t_fa")]
                         + [f"{exe['by_snr'][f'{s:g}']['t_com_ms']:.0f}" for s in (min(results["snrs_db"]),
@@ -578,7 +366,7 @@ def write_outputs(results: dict, out: Path) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results["checks"] = {"targets": target_checks(results), "orderings": ordering_checks(results)}
-    write_text_atomic(out / "results.json", json.dumps(json_safe(results), indent=1) + "\n")
+    write_json_atomic(out / "results.json", results, indent=1, strict=True)
     figures = plot_figures(results, out)
     write_text_atomic(out / "report.md", render_report(results, figures))
     return {"results": out / "results.json", "report": out / "report.md", **{f: out / f for f in figures}}

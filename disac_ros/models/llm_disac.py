@@ -36,9 +36,7 @@ class DeviceModel(nn.Module):
         if self.uses_link:
             self.encoder = SemanticEncoder(cfg.L_sf, cfg.d_sf, cfg.L_se, cfg.d_se)
             self.channel = AWGNChannel(lossless=cfg.lossless)
-            self.decoder = build_decoder(cfg.decoder, L_sf=cfg.L_sf, d_sf=cfg.d_sf, L_se=cfg.L_se, d_se=cfg.d_se,
-                                         model_path=cfg.decoder_path, num_layers=cfg.decoder_layers,
-                                         lora_r=cfg.lora_r, lora_layers=cfg.lora_layers)
+            self.decoder = build_decoder(cfg)
         self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes)
 
     def features(self, image: torch.Tensor, echo: torch.Tensor) -> torch.Tensor:

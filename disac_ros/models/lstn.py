@@ -1,4 +1,4 @@
-"""LSTN transmitter side and link model (paper Sec. III-A3, Eqs. 7-10, and Sec. IV-C, Eq. 36).
+"""LSTN transmitter side and the channel (paper Sec. III-A3, Eqs. 7-8, and Sec. IV-C, Eq. 36).
 
 The chain a collaborating device runs for every sample is::
 
@@ -6,7 +6,8 @@ The chain a collaborating device runs for every sample is::
         --modulate--> c [B, L_se*d_se/2] complex --AWGNChannel (Eq. 8)--> y --demodulate--> e_hat [B, L_se, d_se]
 
 and the receiver's semantic decoder (:mod:`disac_ros.models.decoders`, Eqs. 37-40) turns ``e_hat`` and the textual
-channel prompt of :func:`channel_prompt` back into ``s_hat [B, L_sf, d_sf]``.
+channel prompt (:mod:`disac_ros.models.prompt`) back into ``s_hat [B, L_sf, d_sf]``. The link's distance, gain, rate,
+delay and payload (Eqs. 9-10) are in :mod:`disac_ros.models.link`.
 
 Conventions where the paper leaves room (documented again on each object):
 
@@ -33,13 +34,9 @@ __all__ = [
     "SNR_RANGE_DB",
     "AWGNChannel",
     "SemanticEncoder",
-    "channel_prompt",
     "demodulate",
-    "link_rate",
     "modulate",
-    "payload_bytes",
     "power_normalize",
-    "transmission_delay",
 ]
 
 
@@ -189,48 +186,3 @@ class AWGNChannel(nn.Module):
                               torch.randn(c.shape, device=c.device, dtype=real_dtype)) * (sigma / math.sqrt(2.0))
         y = hc + noise.to(c.dtype)
         return y / gain if self.equalize else y
-
-
-def link_rate(bandwidth_hz: float, power_w: float, gain: float, noise_power: float) -> float:
-    """Eq. 9, Shannon rate of link k in bit/s: ``V_k = B_k log2(1 + P_k H_k / N_0)``."""
-    if bandwidth_hz <= 0 or power_w < 0 or gain < 0 or noise_power <= 0:
-        raise ValueError("link_rate needs bandwidth_hz > 0, power_w >= 0, gain >= 0 and noise_power > 0")
-    return bandwidth_hz * math.log2(1.0 + power_w * gain / noise_power)
-
-
-def transmission_delay(payload_bits: float, rate: float) -> float:
-    """Eq. 10, ``t_com = Z(c) / V_k`` in seconds for ``payload_bits`` bits at ``rate`` bit/s."""
-    if payload_bits < 0 or rate <= 0:
-        raise ValueError("transmission_delay needs payload_bits >= 0 and rate > 0")
-    return payload_bits / rate
-
-
-def payload_bytes(L_se: int, d_se: int, dtype: torch.dtype = torch.float32, num_samples: int = 1) -> int:
-    """Bytes of ``num_samples`` semantic codes [L_se, d_se] sent as ``dtype`` values (``Z(c)/8`` of Eq. 10).
-
-    E.g. the paper's 100,352 bytes per set (Sec. V-C, vs. 1,370,112 bytes of raw data, a 92.7 % reduction) is
-    25,088 float32 values, such as ``L_se=49, d_se=512``; the paper does not state its L_se and d_se.
-    """
-    if L_se < 1 or d_se < 1 or num_samples < 0:
-        raise ValueError("payload_bytes needs L_se >= 1, d_se >= 1 and num_samples >= 0")
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    return int(L_se) * int(d_se) * itemsize * int(num_samples)
-
-
-def _format_number(value: float) -> str:
-    value = round(float(value), 1)
-    if value == 0:
-        value = 0.0  # no "-0"
-    return str(int(value)) if value.is_integer() else f"{value:.1f}"
-
-
-def channel_prompt(snr_db: float, distance_m: float) -> str:
-    """The textual communication parameters C_{k,n} of Eq. 21: ``"the SNR is 5 dB and the distance is 50 m"``.
-
-    Both numbers are rounded to 0.1 and written without a trailing ``.0`` (12.34 -> ``12.3``, 50.0 -> ``50``), so a
-    continuous SNR gives a bounded set of prompts (and tokenisations to cache). Non-finite values raise ValueError.
-    """
-    snr, dist = float(snr_db), float(distance_m)
-    if not (math.isfinite(snr) and math.isfinite(dist)):
-        raise ValueError(f"channel_prompt needs finite snr_db and distance_m, got {snr_db!r}, {distance_m!r}")
-    return f"the SNR is {_format_number(snr)} dB and the distance is {_format_number(dist)} m"

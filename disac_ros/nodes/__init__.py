@@ -1,7 +1,15 @@
-"""The rclpy nodes of the live graph; each module has a Node class and ``main(args=None)``.
+"""The rclpy nodes of the live graph; each node module has its ``PARAMETERS`` table, a Node class and ``main``.
 
-``genesis_bridge`` (scene -> sensors, ground truth, /clock), ``device_encoder`` (one per collaborator),
-``channel`` (AWGN links, Eqs. 8-10) and ``aggregator`` (LSTN decoding + TRAM at the center). They convert
-messages and call :mod:`disac_ros.inference` and :mod:`disac_ros.pipeline`; run one with
+Nodes: ``genesis_bridge`` (scene -> sensors, ground truth, /clock), ``device_encoder`` (one per collaborator, in its
+device's namespace), ``channel`` (AWGN links, Eqs. 8-10) and ``aggregator`` (LSTN decoding + TRAM at the center).
+They convert messages (:mod:`disac_ros.ros`) and call :mod:`disac_ros.inference`, :mod:`disac_ros.live` and
+:mod:`disac_ros.models.link`; topic names are :mod:`disac_ros.topics`. Run one with
 ``python -m disac_ros.nodes.<name> --ros-args ...`` or ``ros2 run disac_ros <name>``.
+
+What the nodes share:
+
+* :mod:`~disac_ros.nodes.params` - ``declare_all``: a node's parameter table declared with descriptors;
+* :mod:`~disac_ros.nodes.sensors` - ``DeviceSensors``: one device's image and echoes, subscribed and paired;
+* :mod:`~disac_ros.nodes.loading` - the scene config and trained run a node starts from, torch threads;
+* :mod:`~disac_ros.nodes.spin` - ``spin`` (the process around a node) and ``ConfigError``.
 """

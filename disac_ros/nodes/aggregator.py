@@ -1,14 +1,15 @@
 """``aggregator``: the aggregation center (LSTN decoding, Alg. 3, and TRAM, Alg. 4).
 
-Subscribes to the center's own ``/<center>/camera/image_raw`` and ``/<center>/radar/echo`` (paired by stamp) and
-to every collaborator's ``/<k>/semantic/rx``. For each center frame it waits until every live collaborator's
-codes of that stamp arrived, or at most ``window_s`` (wall time), and aggregates with whatever arrived
-(:class:`disac_ros.pipeline.CollaboratorWindow`): a collaborator silent for ``dead_after_s`` is not waited for.
-Publishes ``/targets`` (TargetStateArray, stamped with the frame's sim time, ``contributing_devices`` = center +
-the collaborators used) and ``/targets/markers`` (estimates next to ``/ground_truth/targets``, frame ``world``).
+Subscribes to the center's own ``<center>/camera/image_raw`` and ``<center>/radar/echo`` (paired by stamp) and
+to every collaborator's ``<k>/semantic/rx`` (relative names, :mod:`disac_ros.topics`: ``/device_1/semantic/rx``
+in the root namespace). For each center frame it waits until every live collaborator's codes of that stamp
+arrived, or at most ``window_s`` (wall time), and aggregates with whatever arrived
+(:class:`disac_ros.live.window.CollaboratorWindow`): a collaborator silent for ``dead_after_s`` is not waited for.
+Publishes ``targets`` (TargetStateArray, stamped with the frame's sim time, ``contributing_devices`` = center +
+the collaborators used) and ``targets/markers`` (estimates next to ``ground_truth/targets``, frame ``world``).
 
-Timings of Eq. (14) per frame and device k: t_ft and t_se from ``/<k>/semantic/timing``, t_com (Eq. 10, summed
-over the frame's N codes) from ``/<k>/link/stats``, t_sd (the decoder of k) and t_fa (TRAM + heads) measured here;
+Timings of Eq. (14) per frame and device k: t_ft and t_se from ``<k>/semantic/timing``, t_com (Eq. 10, summed
+over the frame's N codes) from ``<k>/link/stats``, t_sd (the decoder of k) and t_fa (TRAM + heads) measured here;
 T_exe = max over contributing k. Logged per frame at debug level, summarised at info level every
 ``summary_period_s``.
 """
@@ -21,38 +22,40 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from rclpy.parameter import Parameter
+from std_msgs.msg import Float64MultiArray
+from visualization_msgs.msg import MarkerArray
 
-from disac_ros.nodes.common import (
-    CLASS_RGB,
-    RELIABLE_QOS,
-    WORLD_FRAME,
-    ConfigError,
-    DeviceSensors,
-    declare,
-    link_stats_topic,
-    marker,
-    quiet_model_loading,
-    read_labeled_array,
-    rx_topic,
-    spin,
-    stamp_of,
-    timing_topic,
-    warn_drop,
-)
-from disac_ros.pipeline import (
-    NS,
-    STAGES,
-    CollaboratorWindow,
-    DropLog,
-    Dropped,
-    StageTimes,
-    classify_error,
-    execution_time,
-    module_timer,
-    state_to_world,
-)
+from disac_ros.inference import Received
+from disac_ros.live.drops import DropLog, Dropped, classify_error
+from disac_ros.live.params import NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
+from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
+from disac_ros.live.window import CollaboratorWindow
+from disac_ros.msg import SemanticCode, TargetStateArray
+from disac_ros.nodes.loading import load_run, load_scene_config
+from disac_ros.nodes.params import declare_all
+from disac_ros.nodes.sensors import DeviceSensors
+from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.ros.convert import msg_to_code, ns_to_time, read_labeled_array, states_to_msg
+from disac_ros.ros.markers import estimate_markers
+from disac_ros.ros.qos import RELIABLE_QOS
+from disac_ros.stamps import NS, stamp_of
+from disac_ros.topics import GROUND_TRUTH, LINK_STATS, RX, TARGET_MARKERS, TARGETS, TIMING, device_topic
 
+PARAMETERS = (
+    RUN,
+    Param("center", "", "aggregation center device (empty: the run's center)"),
+    Param("devices", STRING_ARRAY, "collaborators to expect (unset: every other device of the run; ['']: none)"),
+    Param("window_s", 0.5, "longest wait for collaborators after the center's frame is complete [wall s]",
+          (0.0, math.inf)),
+    Param("stale_after_s", 2.0, "drop inputs this much older than the newest [sim s] (> 0)", (0.0, math.inf)),
+    Param("dead_after_s", 3.0, "a collaborator silent this long is no longer waited for [wall s] (> 0)",
+          (0.0, math.inf)),
+    Param("max_pending", 8, "frames / stamps buffered", (1, math.inf)),
+    scene_config("the center's position places the markers"),
+    PRESET,
+    NUM_THREADS,
+    Param("summary_period_s", 10.0, "period of the info summary [wall s] (> 0)", (0.0, math.inf)),
+)
 _HISTORY = 32  # stamps of side information (timings, link stats, ground truth) kept per device
 
 
@@ -65,41 +68,19 @@ def _remember(store: OrderedDict, key, value) -> None:
 class Aggregator(Node):
     def __init__(self, **kwargs):
         super().__init__("aggregator", **kwargs)
-        from disac_ros.config import CONFIG_DIR, load_scene
-
-        run = declare(self, "run", "", "training run directory (disac train --out)", read_only=True)
-        center = declare(self, "center", "", "aggregation center device (empty: the run's center)", read_only=True)
-        devices = declare(self, "devices", Parameter.Type.STRING_ARRAY,
-                          "collaborators to expect (unset: every other device of the run; ['']: none)", read_only=True)
-        window_s = declare(self, "window_s", 0.5,
-                           "longest wait for collaborators after the center's frame is complete [wall s]",
-                           read_only=True)
-        stale_after_s = declare(self, "stale_after_s", 2.0, "drop inputs this much older than the newest [sim s]",
-                                read_only=True)
-        dead_after_s = declare(self, "dead_after_s", 3.0,
-                               "a collaborator silent this long is no longer waited for [wall s]", read_only=True)
-        max_pending = declare(self, "max_pending", 8, "frames / stamps buffered", read_only=True)
-        scene_config = declare(self, "scene_config", str(CONFIG_DIR / "scene.yaml"),
-                               "scene YAML: the center's position places the markers", read_only=True)
-        preset = declare(self, "preset", "", "preset applied to the scene (empty: none)", read_only=True)
-        threads = declare(self, "num_threads", 1, "torch CPU threads (0: torch's default)", read_only=True)
-        self.summary_period_s = declare(self, "summary_period_s", 10.0, "period of the info summary [wall s]",
-                                        read_only=True)
-        import torch
-
-        from disac_ros.inference import LLMDiSAC
-
-        quiet_model_loading()
-        if threads > 0:
-            torch.set_num_threads(threads)
+        values = declare_all(self, PARAMETERS)
+        run = values["run"]
+        self.summary_period_s = values["summary_period_s"]
+        self.system = load_run(run, values["num_threads"])
+        cfg = load_scene_config(values["scene_config"], values["preset"])
         try:
-            self.system = LLMDiSAC.load(run)
-            cfg = load_scene(scene_config or None, preset or None)
-        except (FileNotFoundError, ValueError) as exc:
-            raise ConfigError(f"run {run!r} / scene {scene_config!r}: {exc}") from exc
-        self.center = center or self.system.center
+            self.system.run.check_scene(cfg)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+        self.center = values["center"] or self.system.center
         if self.center != self.system.center:
             raise ConfigError(f"center {self.center!r} is not the run's aggregation center {self.system.center!r}")
+        devices = values["devices"]
         self.devices = [d for d in devices if d] if devices is not None else \
             [d for d in self.system.device_ids if d != self.center]
         unknown = [k for k in self.devices if k not in self.system.device_ids or k == self.center]
@@ -120,31 +101,26 @@ class Aggregator(Node):
         hooks += module_timer(self.system.center_model(), self.times, "aggregation")
         self._hooks = hooks
         self.num_targets = len(self.system.target_classes)
-        self.window = CollaboratorWindow(self.devices, self.num_targets, window_s, dead_after_s, stale_after_s,
-                                         max_pending)
-        self.drops = DropLog()
+        self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
+                                         values["stale_after_s"], values["max_pending"])
+        self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
         self._truth: OrderedDict = OrderedDict()                           # stamp -> TargetStateArray
 
-        from std_msgs.msg import Float64MultiArray
-        from visualization_msgs.msg import MarkerArray
-
-        from disac_ros.msg import SemanticCode, TargetStateArray
-
-        self.targets_pub = self.create_publisher(TargetStateArray, "/targets", RELIABLE_QOS)
-        self.markers_pub = self.create_publisher(MarkerArray, "/targets/markers", RELIABLE_QOS)
+        self.targets_pub = self.create_publisher(TargetStateArray, TARGETS, RELIABLE_QOS)
+        self.markers_pub = self.create_publisher(MarkerArray, TARGET_MARKERS, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.center, self.system.image_shape, self.system.echo_shape,
-                                     self.num_targets, stale_after_s, max_pending, self.drops, self._frame,
-                                     label="center ")
+                                     self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
+                                     self._frame, namespace=self.center, label="center ")
         for k in self.devices:
-            self.create_subscription(SemanticCode, rx_topic(k), lambda m, k=k: self.on_code(k, m),
+            self.create_subscription(SemanticCode, device_topic(k, RX), lambda m, k=k: self.on_code(k, m),
                                      RELIABLE_QOS)
-            self.create_subscription(Float64MultiArray, timing_topic(k), lambda m, k=k: self.on_timing(k, m),
+            self.create_subscription(Float64MultiArray, device_topic(k, TIMING), lambda m, k=k: self.on_timing(k, m),
                                      RELIABLE_QOS)
-            self.create_subscription(Float64MultiArray, link_stats_topic(k), lambda m, k=k: self.on_stats(k, m),
-                                     RELIABLE_QOS)
-        self.create_subscription(TargetStateArray, "/ground_truth/targets", self.on_truth, RELIABLE_QOS)
+            self.create_subscription(Float64MultiArray, device_topic(k, LINK_STATS),
+                                     lambda m, k=k: self.on_stats(k, m), RELIABLE_QOS)
+        self.create_subscription(TargetStateArray, GROUND_TRUTH, self.on_truth, RELIABLE_QOS)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(0.02, self.poll, clock=steady)
         self.create_timer(self.summary_period_s, self.summary, clock=steady)
@@ -154,28 +130,26 @@ class Aggregator(Node):
         self._t_exe: list[float] = []
         self._last_missing: tuple[str, ...] = ()
         self.get_logger().info(f"center {self.center}, collaborators {self.devices}: models of {run} loaded in "
-                               f"{time.monotonic() - t0:.1f} s; window {window_s:g} s")
+                               f"{time.monotonic() - t0:.1f} s; window {values['window_s']:g} s")
 
     # -- inputs -----------------------------------------------------------------------------------------------
     def _frame(self, frame) -> None:
         try:
             ready = self.window.add_frame(frame)
         except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, str(exc))
+            return self.drops.warn(exc.reason, str(exc))
         self._aggregate(ready)
 
     def on_code(self, device_id: str, msg) -> None:
-        from disac_ros.ros.convert import msg_to_code
-
         if msg.device_id != device_id:
-            return warn_drop(self, self.drops, "unknown_device", f"code from {msg.device_id!r} on {device_id}'s rx")
+            return self.drops.warn("unknown_device", f"code from {msg.device_id!r} on {device_id}'s rx")
         try:
             code = msg_to_code(msg, self.system.code_shape)
             ready = self.window.add_code(device_id, stamp_of(msg), msg.target_id, code, msg.snr_db, msg.distance_m)
         except Dropped as exc:
-            return warn_drop(self, self.drops, exc.reason, str(exc))
+            return self.drops.warn(exc.reason, str(exc))
         except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"code of {device_id}: {exc}")
+            return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         self._aggregate(ready)
 
     def on_timing(self, device_id: str, msg) -> None:
@@ -198,21 +172,17 @@ class Aggregator(Node):
 
     # -- aggregation ------------------------------------------------------------------------------------------
     def _aggregate(self, ready) -> None:
-        from builtin_interfaces.msg import Time
-
-        from disac_ros.inference import Received
-        from disac_ros.ros.convert import states_to_msg
-
         for r in ready:
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
                 states = self.system.aggregate(r.frame.image, r.frame.echoes, received)
             except ValueError as exc:
-                warn_drop(self, self.drops, classify_error(str(exc)), f"frame {r.frame.stamp / NS:.3f} s: {exc}")
+                self.drops.warn(classify_error(str(exc)), f"frame {r.frame.stamp / NS:.3f} s: {exc}")
                 continue
-            stamp = Time(sec=r.frame.stamp // NS, nanosec=r.frame.stamp % NS)
+            stamp = ns_to_time(r.frame.stamp)
             self.targets_pub.publish(states_to_msg(states, stamp, self.center))
-            self.markers_pub.publish(self._markers(states, stamp, self._truth.get(r.frame.stamp)))
+            self.markers_pub.publish(estimate_markers(states, self._truth.get(r.frame.stamp), self.center_position,
+                                                      stamp))
             self.published += 1
             self._log_timings(r, sorted(received))
 
@@ -268,35 +238,6 @@ class Aggregator(Node):
         values = [t.percentile(f"{stage}_frame", 50) for t in self.device_times.values()]
         values = [v for v in values if math.isfinite(v)]
         return float(np.median(values)) if values else math.nan
-
-    # -- markers ----------------------------------------------------------------------------------------------
-    def _markers(self, states, stamp, truth):
-        from geometry_msgs.msg import Point
-        from visualization_msgs.msg import Marker, MarkerArray
-
-        out = MarkerArray()
-        true_by_id = {t.target_id: t for t in truth.targets} if truth is not None else {}
-        for s in states:
-            est = state_to_world(self.center_position, s.distance, s.azimuth, s.pitch)
-            rgb = CLASS_RGB.get(s.label, (0.6, 0.6, 0.6))
-            out.markers.append(marker("estimates", s.target_id, Marker.SPHERE, est, (0.8, 0.8, 0.8), (*rgb, 0.9),
-                                      stamp))
-            text = f"est {s.target_id}: {s.label} {s.distance:.1f} m"
-            t = true_by_id.get(s.target_id)
-            if t is not None:
-                true = state_to_world(self.center_position, t.distance, t.azimuth, t.pitch)
-                out.markers.append(marker("truth", s.target_id, Marker.SPHERE, true, (0.5, 0.5, 0.5),
-                                          (0.1, 0.9, 0.1, 0.9), stamp))
-                err = marker("errors", s.target_id, Marker.LINE_LIST, (0, 0, 0), (0.05, 0, 0), (1, 1, 0, 1), stamp)
-                err.points = [Point(x=float(est[0]), y=float(est[1]), z=float(est[2])),
-                              Point(x=float(true[0]), y=float(true[1]), z=float(true[2]))]
-                out.markers.append(err)
-                text += f" (true {t.label} {t.distance:.1f} m)"
-            out.markers.append(marker("estimate_labels", s.target_id, Marker.TEXT_VIEW_FACING, est + (0, 0, 1.2),
-                                      (0, 0, 0.6), (1, 1, 1, 1), stamp, text=text))
-        for m in out.markers:
-            m.header.frame_id = WORLD_FRAME
-        return out
 
 
 def main(args: list[str] | None = None) -> int:

@@ -1,66 +1,59 @@
 """``device_encoder``: one collaborating device's transmitter (RVFN, Alg. 2, and the semantic encoder, Eq. 36).
 
-Subscribes to ``/<device_id>/camera/image_raw`` and ``/<device_id>/radar/echo`` (sensor-data QoS), pairs the image
-with the echoes of all N targets of the same stamp (:class:`disac_ros.pipeline.FrameAssembler`), encodes them with
-:meth:`disac_ros.inference.LLMDiSAC.encode` and publishes ``/<device_id>/semantic/tx`` (one SemanticCode per
-target, same stamp; SNR and distance NaN: the channel fills them) and ``/<device_id>/semantic/timing``
-(Float64MultiArray ``stamp_s, feature_extraction_s, encoding_s``: t_ft and t_se of Eq. 14).
+Runs in its device's namespace (``/<device_id>/device_encoder``, see :mod:`disac_ros.launch_description`) and uses
+relative topic names (:mod:`disac_ros.topics`), so a remap or another namespace moves them. Subscribes to
+``camera/image_raw`` and ``radar/echo`` (sensor-data QoS), pairs the image with the echoes of all N targets of the
+same stamp (:class:`disac_ros.live.pairing.FrameAssembler`), encodes them with
+:meth:`disac_ros.inference.LLMDiSAC.encode` and publishes ``semantic/tx`` (one SemanticCode per target, same stamp;
+SNR and distance NaN: the channel fills them) and ``semantic/timing`` (Float64MultiArray
+``stamp_s, feature_extraction_s, encoding_s``: t_ft and t_se of Eq. 14).
 
 Malformed inputs (image encoding or size, NaN echoes, an echo of another device or target, stale, duplicate or
 out-of-order stamps) are logged, throttled per reason, and dropped; the node keeps running.
 """
 from __future__ import annotations
 
+import math
 import time
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from std_msgs.msg import Float64MultiArray
 
-from disac_ros.nodes.common import (
-    RELIABLE_QOS,
-    ConfigError,
-    DeviceSensors,
-    declare,
-    labeled_array,
-    quiet_model_loading,
-    spin,
-    timing_topic,
-    tx_topic,
-    warn_drop,
-)
-from disac_ros.pipeline import (
-    ENCODER_TIMING_FIELDS,
-    NS,
-    DropLog,
-    StageTimes,
-    classify_error,
-    module_timer,
+from disac_ros.live.drops import DropLog, classify_error
+from disac_ros.live.params import NUM_THREADS, RUN, Param
+from disac_ros.live.timing import StageTimes, module_timer
+from disac_ros.msg import SemanticCode
+from disac_ros.nodes.loading import load_run
+from disac_ros.nodes.params import declare_all
+from disac_ros.nodes.sensors import DeviceSensors
+from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.ros.convert import ENCODER_TIMING_FIELDS, code_to_msg, labeled_array, ns_to_time
+from disac_ros.ros.qos import RELIABLE_QOS
+from disac_ros.stamps import NS
+from disac_ros.topics import TIMING, TX
+
+PARAMETERS = (
+    Param("device_id", "", "this device's id in the scene and the run (e.g. device_1)"),
+    RUN,
+    Param("stale_after_s", 2.0, "drop inputs stamped this long before the clock / newest input [sim s] (> 0)",
+          (0.0, math.inf)),
+    Param("max_pending", 8, "incomplete stamps kept while pairing", (1, math.inf)),
+    NUM_THREADS,
 )
 
 
 class DeviceEncoder(Node):
     def __init__(self, **kwargs):
         super().__init__("device_encoder", **kwargs)
-        self.device_id = declare(self, "device_id", "", "this device's id in the scene and the run (e.g. device_1)",
-                                 read_only=True)
-        run = declare(self, "run", "", "training run directory (disac train --out)", read_only=True)
-        stale_after_s = declare(self, "stale_after_s", 2.0,
-                                "drop inputs stamped this long before the clock / newest input [s]", read_only=True)
-        max_pending = declare(self, "max_pending", 8, "incomplete stamps kept while pairing", read_only=True)
-        threads = declare(self, "num_threads", 1, "torch CPU threads (0: torch's default)", read_only=True)
+        values = declare_all(self, PARAMETERS)
+        self.device_id, run = values["device_id"], values["run"]
         if not self.device_id:
             raise ConfigError("device_encoder needs the device_id parameter (e.g. -p device_id:=device_1)")
-        import torch
-
-        from disac_ros.inference import LLMDiSAC
-
-        quiet_model_loading()
-        if threads > 0:
-            torch.set_num_threads(threads)
-        try:
-            self.system = LLMDiSAC.load(run)
-        except (FileNotFoundError, ValueError) as exc:
-            raise ConfigError(f"run {run!r}: {exc}") from exc
+        if self.get_namespace() == "/":
+            self.get_logger().warning(f"started in the root namespace: its topics are /{TX} etc.; start it in "
+                                      f"/{self.device_id} (-r __ns:=/{self.device_id}) as the launch files do")
+        self.system = load_run(run, values["num_threads"])
         if self.device_id not in self.system.device_ids:
             raise ConfigError(f"unknown device_id {self.device_id!r}: run {run} has {self.system.device_ids}")
         if self.device_id == self.system.center:
@@ -73,35 +66,28 @@ class DeviceEncoder(Node):
         self._hooks = module_timer(model.rvfn, self.times, "feature_extraction") + \
             module_timer(model.encoder, self.times, "encoding")
         self.num_targets = len(self.system.target_classes)
-        self.drops = DropLog()
+        self.drops = DropLog(logger=self.get_logger())
 
-        from std_msgs.msg import Float64MultiArray
-
-        from disac_ros.msg import SemanticCode
-
-        self.tx_pub = self.create_publisher(SemanticCode, tx_topic(self.device_id), RELIABLE_QOS)
-        self.timing_pub = self.create_publisher(Float64MultiArray, timing_topic(self.device_id), RELIABLE_QOS)
+        self.tx_pub = self.create_publisher(SemanticCode, TX, RELIABLE_QOS)
+        self.timing_pub = self.create_publisher(Float64MultiArray, TIMING, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
-                                     self.num_targets, stale_after_s, max_pending, self.drops, self.encode)
+                                     self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
+                                     self.encode)
         self.encoded, self._encoded_at_summary = 0, 0
         self._last_summary = time.monotonic()
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self.get_logger().info(f"{self.device_id}: model of {run} loaded in {time.monotonic() - t0:.1f} s; "
                                f"image {self.system.image_shape}, echoes [{self.num_targets}, "
                                f"{', '.join(map(str, self.system.echo_shape))}] -> codes {self.system.code_shape}; "
-                               f"inputs stale after {stale_after_s:g} s")
+                               f"inputs stale after {values['stale_after_s']:g} s")
 
     # -- encoding ---------------------------------------------------------------------------------------------
     def encode(self, frame) -> None:
-        from builtin_interfaces.msg import Time
-
-        from disac_ros.ros.convert import code_to_msg
-
         try:
             codes = self.system.encode(self.device_id, frame.image, frame.echoes)
         except ValueError as exc:
-            return warn_drop(self, self.drops, classify_error(str(exc)), f"frame {frame.stamp / NS:.3f} s: {exc}")
-        stamp = Time(sec=frame.stamp // NS, nanosec=frame.stamp % NS)
+            return self.drops.warn(classify_error(str(exc)), f"frame {frame.stamp / NS:.3f} s: {exc}")
+        stamp = ns_to_time(frame.stamp)
         for n, code in enumerate(codes):
             self.tx_pub.publish(code_to_msg(code, self.device_id, n, stamp, self.device_id))
         t_ft, t_se = self.times.last("feature_extraction"), self.times.last("encoding")

@@ -1,15 +1,16 @@
 """``genesis_bridge``: runs the Genesis scene of ``disac generate`` live and publishes what the devices sense.
 
-Publishes, per frame k (sim time t = k / fps, the dataset's frame rate, whatever the wall-clock ``rate_hz``):
+Publishes, per frame k (sim time t = k / fps, the dataset's frame rate, whatever the wall-clock ``rate_hz``), with
+the relative names of :mod:`disac_ros.topics` (``/device_1/camera/image_raw`` in the root namespace):
 
 * ``/clock`` (rosgraph_msgs/Clock, best effort): t. The bridge is the graph's time source; its own timer runs
   on the steady clock, so it works with or without ``use_sim_time``;
-* per device ``/<dev>/camera/image_raw`` (sensor_msgs/Image, rgb8) and ``/<dev>/camera/camera_info``,
-  ``/<dev>/radar/echo`` (disac_ros/RadarEcho, one per target, all stamped t), sensor-data QoS;
-* ``/ground_truth/targets`` (disac_ros/TargetStateArray): Eqs. (55)-(58) relative to the aggregation center
+* per device ``<dev>/camera/image_raw`` (sensor_msgs/Image, rgb8) and ``<dev>/camera/camera_info``,
+  ``<dev>/radar/echo`` (disac_ros/RadarEcho, one per target, all stamped t), sensor-data QoS;
+* ``ground_truth/targets`` (disac_ros/TargetStateArray): Eqs. (55)-(58) relative to the aggregation center
   (the first device), SI units;
-* ``/scene/markers`` (visualization_msgs/MarkerArray, frame ``world``): devices (pose and viewing direction),
-  obstacles and targets.
+* ``scene/markers`` (visualization_msgs/MarkerArray, frame ``world``, :func:`disac_ros.ros.markers.scene_markers`):
+  devices (pose and viewing direction), obstacles and targets.
 
 Targets follow :func:`disac_ros.sim.motion.sample_trajectories` (uniform linear motion, reflected at the region
 boundary, so a trajectory never ends); a new set is drawn every ``resample_every_s`` of sim time (0: never),
@@ -17,120 +18,66 @@ from ``rng([seed, 10**6 + i])`` so the live sequences are never the dataset's (w
 """
 from __future__ import annotations
 
+import math
 import time
 from types import SimpleNamespace
 
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from rosgraph_msgs.msg import Clock as ClockMsg
+from sensor_msgs.msg import CameraInfo, Image
+from visualization_msgs.msg import MarkerArray
 
-from disac_ros.nodes.common import (
-    CLASS_RGB,
-    CLOCK_QOS,
-    RELIABLE_QOS,
-    SENSOR_QOS,
-    ConfigError,
-    camera_info_topic,
-    declare,
-    echo_topic,
-    image_topic,
-    marker,
-    spin,
+from disac_ros.live.params import PRESET, Param, scene_config
+from disac_ros.msg import RadarEcho, TargetStateArray
+from disac_ros.nodes.loading import load_scene_config
+from disac_ros.nodes.params import declare_all
+from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.ros.convert import camera_info, echo_to_msg, image_to_msg, states_to_msg, to_time
+from disac_ros.ros.markers import scene_markers
+from disac_ros.ros.qos import CLOCK_QOS, RELIABLE_QOS, SENSOR_QOS
+from disac_ros.topics import CAMERA_INFO, CLOCK, ECHO, GROUND_TRUTH, IMAGE, SCENE_MARKERS, device_topic
+
+PARAMETERS = (
+    scene_config("the scene `disac generate` reads"),
+    PRESET,
+    Param("rate_hz", 0.0, "frames published per wall-clock second [Hz] (0: the scene's fps)", (0.0, math.inf)),
+    Param("seed", -1, "seed of the live trajectories and radar noise (-1: the scene's seed)", (-1, 2**32 - 1)),
+    Param("num_devices", 0, "use the first N devices of the scene (0: all)", (0, math.inf)),
+    Param("backend", "auto", "Genesis backend: auto, cpu or cuda"),
+    Param("resample_every_s", 0.0, "draw new target trajectories every this many sim seconds [s] (0: never)",
+          (0.0, math.inf)),
 )
-
 LIVE_SEED_OFFSET = 10**6
-
-
-def scene_markers(cfg, positions: np.ndarray, yaws: np.ndarray, stamp):
-    """MarkerArray of the static scene (devices with viewing direction, obstacles) and the targets' boxes."""
-    from geometry_msgs.msg import Point
-    from visualization_msgs.msg import Marker, MarkerArray
-
-    from disac_ros.sim.motion import target_size
-
-    out = MarkerArray()
-    for i, dev in enumerate(cfg.devices):
-        p, look = np.asarray(dev.position), np.asarray(dev.lookat)
-        rgba = (0.9, 0.1, 0.9, 1.0) if i == 0 else (0.1, 0.8, 0.9, 1.0)
-        out.markers.append(marker("devices", i, Marker.CUBE, p, (0.6, 0.6, 0.6), rgba, stamp))
-        arrow = marker("device_view", i, Marker.ARROW, (0, 0, 0), (0.15, 0.3, 0.3), rgba, stamp)
-        tip = p + 3.0 * (look - p) / max(np.linalg.norm(look - p), 1e-9)
-        arrow.points = [Point(x=float(p[0]), y=float(p[1]), z=float(p[2])),
-                        Point(x=float(tip[0]), y=float(tip[1]), z=float(tip[2]))]
-        out.markers.append(arrow)
-        label = f"{dev.id} (center)" if i == 0 else dev.id
-        out.markers.append(marker("device_labels", i, Marker.TEXT_VIEW_FACING, p + (0, 0, 1.0), (0, 0, 0.8),
-                                  (1, 1, 1, 1), stamp, text=label))
-    for i, ob in enumerate(cfg.obstacles):
-        x, y = ob.position
-        if ob.type == "building":
-            sx, sy, sz = ob.size
-            out.markers.append(marker("obstacles", 2 * i, Marker.CUBE, (x, y, sz / 2), (sx, sy, sz),
-                                      (0.7, 0.66, 0.6, 0.8), stamp))
-        else:
-            radius, _, total = ob.size
-            trunk = total - radius
-            out.markers.append(marker("obstacles", 2 * i, Marker.CYLINDER, (x, y, trunk / 2),
-                                      (0.3 * radius, 0.3 * radius, trunk), (0.4, 0.28, 0.18, 1.0), stamp))
-            out.markers.append(marker("obstacles", 2 * i + 1, Marker.SPHERE, (x, y, total - radius),
-                                      (2 * radius, 2 * radius, 2 * radius), (0.2, 0.45, 0.18, 0.8), stamp))
-    for n, tgt in enumerate(cfg.targets):
-        size = target_size(tgt.type, tgt.scale)
-        out.markers.append(marker("targets", n, Marker.CUBE, positions[n], size, (*CLASS_RGB[tgt.type], 0.9),
-                                  stamp, yaw=float(yaws[n])))
-        out.markers.append(marker("target_labels", n, Marker.TEXT_VIEW_FACING, positions[n] + (0, 0, 1.5),
-                                  (0, 0, 0.7), (1, 1, 1, 1), stamp, text=f"{n}: {tgt.type}"))
-    return out
 
 
 class GenesisBridge(Node):
     def __init__(self, **kwargs):
         super().__init__("genesis_bridge", **kwargs)
-        from disac_ros.config import CONFIG_DIR, load_scene
-
-        scene_config = declare(self, "scene_config", str(CONFIG_DIR / "scene.yaml"),
-                               "scene YAML (the one `disac generate` reads)", read_only=True)
-        preset = declare(self, "preset", "", "preset applied to the scene (smoke, default, paper; empty: none)",
-                         read_only=True)
-        rate_hz = declare(self, "rate_hz", 0.0, "frames published per wall-clock second (0: the scene's fps)",
-                          read_only=True)
-        seed = declare(self, "seed", -1, "seed of the live trajectories and radar noise (-1: the scene's seed)",
-                       read_only=True)
-        num_devices = declare(self, "num_devices", 0, "use the first N devices of the scene (0: all)",
-                              read_only=True)
-        backend = declare(self, "backend", "auto", "Genesis backend: auto, cpu or cuda", read_only=True)
-        self.resample_every_s = declare(self, "resample_every_s", 0.0,
-                                        "draw new target trajectories every this many sim seconds (0: never)",
-                                        read_only=True)
-        try:
-            cfg = load_scene(scene_config or None, preset or None)
-        except (ValueError, FileNotFoundError) as exc:
-            raise ConfigError(f"scene_config {scene_config!r} / preset {preset!r}: {exc}") from exc
+        values = declare_all(self, PARAMETERS)
+        cfg = load_scene_config(values["scene_config"], values["preset"])
+        num_devices = values["num_devices"]
         if not 0 <= num_devices <= len(cfg.devices):
             raise ConfigError(f"num_devices must be 0..{len(cfg.devices)}, got {num_devices}")
         if num_devices:
             cfg = cfg.model_copy(update={"devices": list(cfg.devices[:num_devices])})
         self.cfg = cfg
-        self.seed = cfg.seed if seed < 0 else seed
+        self.seed = cfg.seed if values["seed"] < 0 else values["seed"]
+        self.resample_every_s = values["resample_every_s"]
         self.fps = cfg.dataset.fps
-        self.rate_hz = rate_hz if rate_hz > 0 else self.fps
+        self.rate_hz = values["rate_hz"] if values["rate_hz"] > 0 else self.fps
         self.frame = 0
         self._sequence: int | None = None
         self._trajectories = None
 
-        from rosgraph_msgs.msg import Clock as ClockMsg
-        from sensor_msgs.msg import CameraInfo, Image
-        from visualization_msgs.msg import MarkerArray
-
-        from disac_ros.msg import RadarEcho, TargetStateArray
-
-        self.clock_pub = self.create_publisher(ClockMsg, "/clock", CLOCK_QOS)
+        self.clock_pub = self.create_publisher(ClockMsg, CLOCK, CLOCK_QOS)
         ids = [d.id for d in cfg.devices]
-        self.image_pubs = {d: self.create_publisher(Image, image_topic(d), SENSOR_QOS) for d in ids}
-        self.info_pubs = {d: self.create_publisher(CameraInfo, camera_info_topic(d), SENSOR_QOS) for d in ids}
-        self.echo_pubs = {d: self.create_publisher(RadarEcho, echo_topic(d), SENSOR_QOS) for d in ids}
-        self.truth_pub = self.create_publisher(TargetStateArray, "/ground_truth/targets", RELIABLE_QOS)
-        self.marker_pub = self.create_publisher(MarkerArray, "/scene/markers", RELIABLE_QOS)
+        self.image_pubs = {d: self.create_publisher(Image, device_topic(d, IMAGE), SENSOR_QOS) for d in ids}
+        self.info_pubs = {d: self.create_publisher(CameraInfo, device_topic(d, CAMERA_INFO), SENSOR_QOS) for d in ids}
+        self.echo_pubs = {d: self.create_publisher(RadarEcho, device_topic(d, ECHO), SENSOR_QOS) for d in ids}
+        self.truth_pub = self.create_publisher(TargetStateArray, GROUND_TRUTH, RELIABLE_QOS)
+        self.marker_pub = self.create_publisher(MarkerArray, SCENE_MARKERS, RELIABLE_QOS)
 
         self.get_logger().info(f"building the Genesis scene: {len(ids)} devices {ids}, "
                                f"{cfg.camera.width}x{cfg.camera.height}, {len(cfg.targets)} targets")
@@ -138,10 +85,9 @@ class GenesisBridge(Node):
         # Everything step() needs is imported before Genesis starts its renderer: importing torch's compiler
         # stack (triton, via disac_ros.inference) after the EGL/llvmpipe context exists crashes the process.
         import disac_ros.data.generate  # noqa: F401
-        import disac_ros.ros.convert  # noqa: F401
         from disac_ros.sim.scene import GenesisScene
 
-        self.scene = GenesisScene(cfg, backend=backend)
+        self.scene = GenesisScene(cfg, backend=values["backend"])
         if not self.context.ok():  # SIGINT/SIGTERM while the scene was being built
             raise KeyboardInterrupt
         self.intrinsics = {d: self.scene.intrinsics(d) for d in ids}
@@ -168,11 +114,8 @@ class GenesisBridge(Node):
 
     def step(self) -> None:
         """Render and publish one frame."""
-        from rosgraph_msgs.msg import Clock as ClockMsg
-
         from disac_ros.config import CLASSES
         from disac_ros.data.generate import frame_labels_and_echoes
-        from disac_ros.ros.convert import camera_info, echo_to_msg, image_to_msg, states_to_msg, to_time
 
         t0 = time.monotonic()
         cfg, frame = self.cfg, self.frame

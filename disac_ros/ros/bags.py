@@ -1,42 +1,38 @@
-"""rosbag2 bags (MCAP storage) without rosbag2: write, read and evaluate them with the pure-Python ``rosbags``.
+"""rosbag2 bags (MCAP storage) without rosbag2: write and read them with the pure-Python ``rosbags``.
 
-No rclpy import here: ``disac record`` and ``disac play`` add the ROS side. A bag is what ``ros2 bag record -s mcap``
-writes: a directory ``BAG/`` with ``BAG_0.mcap`` and ``metadata.yaml`` (rosbag2 format version 9, as Jazzy writes),
-each topic with its type, the publishers' offered QoS and the type hash (RIHS01), and every message type's full
-definition in the MCAP schema, so any rosbag2 or MCAP reader decodes the project's own messages without our code.
+No rclpy import here: :mod:`disac_ros.ros.recorder` and :mod:`disac_ros.ros.player` add the ROS side, and
+:mod:`disac_ros.evaluation.estimates` scores the estimates :func:`read_target_arrays` reads.
+
+A bag is what ``ros2 bag record -s mcap`` writes: a directory ``BAG/`` with ``BAG_0.mcap`` and ``metadata.yaml``
+(rosbag2 format version 9, as Jazzy writes), each topic with its type, the publishers' offered QoS and the type
+hash (RIHS01), and every message type's full definition in the MCAP schema, so any rosbag2 or MCAP reader decodes
+the project's own messages without our code.
 
 A recording is written into ``BAG.partial/`` and renamed to ``BAG`` only after a clean close, so a killed recorder
 never leaves a directory that looks like a complete bag. Log times are nanoseconds since the epoch.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 from rosbags.highlevel import AnyReader
 from rosbags.interfaces import Connection, Qos
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from rosbags.typesys.store import Typestore
 
-from disac_ros import metrics
-from disac_ros.pipeline import stamp_ns
+from disac_ros.topics import GROUND_TRUTH, TARGETS, absolute
 
 PARTIAL_SUFFIX = ".partial"
 BAG_VERSION = 9  # rosbag2 metadata version written by Jazzy
 PROJECT_PACKAGE = "disac_ros"
 PROJECT_MSG_DIR = Path(__file__).resolve().parents[2] / "msg"
-GROUND_TRUTH_TOPIC = "/ground_truth/targets"
-ESTIMATE_TOPIC = "/targets"
 TARGET_ARRAY_TYPE = "disac_ros/msg/TargetStateArray"
-PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
 
 _PRIMITIVES = {"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16", "int32", "uint32",
                "int64", "uint64", "string", "wstring"}
@@ -256,17 +252,21 @@ def read_bag(path: str | Path, topics: Iterable[str] | None = None) -> Iterator[
             yield BagMessage(conn.topic, conn.msgtype, timestamp, bytes(data))
 
 
-# ---------------------------------------------------------------------------------------------------- evaluation
+# ---------------------------------------------------------------------------------------------------- estimates
 
 
-def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
-                 estimate_topic: str = ESTIMATE_TOPIC) -> dict:
-    """Sensing metrics (Eqs. 59-61, SI units) of the estimates in a bag against its ground truth.
+class TargetArrays(NamedTuple):
+    """The decoded ``TargetStateArray`` messages of a bag's ground-truth and estimate topics, in log-time order."""
 
-    Each estimate (``TargetStateArray`` on ``estimate_topic``) is matched with the ground-truth array of the same
-    header stamp and, within it, the target of the same ``target_id``. Estimates without such a partner count as
-    unmatched; ground-truth targets of an estimated frame that got no estimate count as missed. Angles are compared
-    as numbers (no wrapping), as the training metrics do.
+    ground_truth: list
+    estimates: list
+
+
+def read_target_arrays(path: str | Path, ground_truth_topic: str = absolute(GROUND_TRUTH),
+                       estimate_topic: str = absolute(TARGETS)) -> TargetArrays:
+    """Ground truth and estimates of a bag, for :func:`disac_ros.evaluation.estimates.evaluate_estimates`.
+
+    Raises ``ValueError`` if the bag lacks either topic or holds another type there.
     """
     path = _check_bag(path)
     with AnyReader([path], default_typestore=load_typestore()) as reader:
@@ -277,70 +277,9 @@ def evaluate_bag(path: str | Path, ground_truth_topic: str = GROUND_TRUTH_TOPIC,
                                  f"record both {ground_truth_topic} and {estimate_topic} to evaluate")
             if present[topic] != TARGET_ARRAY_TYPE:
                 raise ValueError(f"{topic} in {path} is {present[topic]}, expected {TARGET_ARRAY_TYPE}")
-        truth: dict[int, dict[int, object]] = {}
-        estimates: list = []
+        out = TargetArrays([], [])
         conns = [c for c in reader.connections if c.topic in (ground_truth_topic, estimate_topic)]
         for conn, _, data in reader.messages(connections=conns):
             msg = reader.deserialize(data, conn.msgtype)
-            if conn.topic == ground_truth_topic:
-                truth.setdefault(stamp_ns(msg.header), {t.target_id: t for t in msg.targets})
-            else:
-                estimates.append(msg)
-
-    pairs = []
-    unmatched = missed = 0
-    estimated_frames = set()
-    for array in estimates:
-        stamp = stamp_ns(array.header)
-        frame = truth.get(stamp, {})
-        if stamp in truth:
-            estimated_frames.add(stamp)
-        ids = {t.target_id for t in array.targets}
-        missed += sum(1 for tid in frame if tid not in ids)
-        for est in array.targets:
-            if est.target_id in frame:
-                pairs.append((est, frame[est.target_id]))
-            else:
-                unmatched += 1
-    counts = {
-        "ground_truth_arrays": len(truth),
-        "estimate_arrays": len(estimates),
-        "matched": len(pairs),
-        "unmatched_estimates": unmatched,
-        "missed_targets": missed,
-        "frames_without_estimate": len(set(truth) - estimated_frames),
-    }
-    if not pairs:
-        raise ValueError(f"no estimate on {estimate_topic} in {path} matches a ground-truth target on "
-                         f"{ground_truth_topic} by header stamp and target_id ({counts})")
-    out: dict = {"bag": str(path), **counts,
-                 "mean_contributing_devices": float(np.mean([len(e.contributing_devices) for e, _ in pairs])),
-                 "accuracy": metrics.accuracy([e.class_id for e, _ in pairs], [t.class_id for _, t in pairs])}
-    for name in metrics.PARAMETERS:
-        pred = np.array([getattr(e, name) for e, _ in pairs], np.float64)
-        true = np.array([getattr(t, name) for _, t in pairs], np.float64)
-        out[f"nmse_db_{name}"] = metrics.nmse_db(pred, true) if np.any(true) else math.nan
-        out[f"rmse_{name}"] = metrics.rmse(pred, true)
-    out["units"] = dict(PARAMETER_UNITS)
-    out["per_target"] = _per_target(pairs)
-    out["rows"] = [{"stamp_s": stamp_ns(e.header) * 1e-9, "target_id": int(t.target_id), "pred_label": e.label,
-                    "true_label": t.label, "contributing_devices": list(e.contributing_devices),
-                    "pred": [float(getattr(e, n)) for n in metrics.PARAMETERS],
-                    "true": [float(getattr(t, n)) for n in metrics.PARAMETERS]} for e, t in pairs]
-    return out
-
-
-def _per_target(pairs: list) -> dict[str, dict[str, float]]:
-    """Per target id: count, accuracy and RMSE of each parameter."""
-    groups: dict[int, list] = defaultdict(list)
-    for est, true in pairs:
-        groups[int(true.target_id)].append((est, true))
-    out = {}
-    for tid, group in sorted(groups.items()):
-        row = {"count": len(group), "label": group[0][1].label,
-               "accuracy": metrics.accuracy([e.class_id for e, _ in group], [t.class_id for _, t in group])}
-        for name in metrics.PARAMETERS:
-            row[f"rmse_{name}"] = metrics.rmse([getattr(e, name) for e, _ in group],
-                                               [getattr(t, name) for _, t in group])
-        out[str(tid)] = row
+            (out.ground_truth if conn.topic == ground_truth_topic else out.estimates).append(msg)
     return out

@@ -1,20 +1,36 @@
-"""Conversions between NumPy arrays and ROS messages, with the input checks a node needs.
+"""Conversions between NumPy arrays / Python values and ROS messages, with the input checks a node needs.
 
 Every ``msg_to_*`` function raises ``ValueError`` with a message that says what was expected, so a node can
 log it and drop the message instead of crashing. No cv_bridge for ROS 2 exists on PyPI; these few lines do
-what it would for the two encodings we use.
+what it would for the two encodings we use. Also: stamps (:func:`to_time`, :func:`ns_to_time`), the labelled
+``std_msgs/Float64MultiArray`` of link statistics and encoder timings (:func:`labeled_array`; diagnostic_msgs is
+not available as a wheel here) and a message class by type name (:func:`import_message`).
 """
 from __future__ import annotations
 
+import importlib
 import math
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Float64MultiArray, MultiArrayDimension
 
 from disac_ros.msg import RadarEcho, SemanticCode, TargetState, TargetStateArray
+from disac_ros.stamps import NS
 
 IMAGE_ENCODINGS = ("rgb8", "bgr8")
+#: Field order of the link statistics (Float64MultiArray on ``<device>/link/stats``).
+LINK_STATS_FIELDS = ("stamp_s", "target_id", "payload_bytes", "payload_bits", "snr_db", "distance_m", "gain",
+                     "noise_power_w", "rate_bps", "delay_s")
+#: Field order of an encoder's per-frame timings (Float64MultiArray on ``<device>/semantic/timing``).
+ENCODER_TIMING_FIELDS = ("stamp_s", "feature_extraction_s", "encoding_s")
+
+
+def import_message(msgtype: str) -> type:
+    """The rclpy message class of ``pkg/msg/Name``."""
+    pkg, kind, name = msgtype.split("/")
+    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
 
 
 def to_time(seconds: float) -> Time:
@@ -24,6 +40,25 @@ def to_time(seconds: float) -> Time:
 
 def to_seconds(stamp: Time) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
+
+
+def ns_to_time(stamp_ns: int) -> Time:
+    """The Time of an integer-nanosecond stamp (:mod:`disac_ros.stamps`), exactly."""
+    return Time(sec=int(stamp_ns) // NS, nanosec=int(stamp_ns) % NS)
+
+
+def labeled_array(fields: tuple[str, ...], values: dict[str, float]) -> Float64MultiArray:
+    """A Float64MultiArray of ``values`` in ``fields`` order (NaN where missing), its dimension labelled ``a,b,..``."""
+    msg = Float64MultiArray()
+    msg.layout.dim = [MultiArrayDimension(label=",".join(fields), size=len(fields), stride=len(fields))]
+    msg.data = [float(values.get(f, float("nan"))) for f in fields]
+    return msg
+
+
+def read_labeled_array(msg: Float64MultiArray) -> dict[str, float]:
+    """The inverse of :func:`labeled_array`."""
+    fields = msg.layout.dim[0].label.split(",") if msg.layout.dim else []
+    return dict(zip(fields, (float(v) for v in msg.data), strict=False))
 
 
 def image_to_msg(rgb: np.ndarray, stamp: Time, frame_id: str) -> Image:

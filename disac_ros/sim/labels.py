@@ -85,3 +85,10 @@ def denormalize_labels(labels: dict[str, np.ndarray], max_distance: float | None
     """Inverse of ``normalize_labels``: (0, 1) -> SI units for ``KEYS``."""
     spec = _spec(max_distance, velocity_bound, spec)
     return {k: np.asarray(labels[k]) * spec[k]["scale"] + spec[k]["offset"] for k in KEYS}
+
+
+def state_to_world(reference: np.ndarray, distance: float, azimuth: float, pitch: float) -> np.ndarray:
+    """Inverse of Eqs. (55)-(57): world position [3] of a target at (distance, azimuth, pitch) from ``reference``."""
+    x, y, z = (float(v) for v in reference)
+    return np.array([x + distance * math.cos(azimuth), y - distance * math.sin(azimuth),
+                     z - distance * math.tan(pitch)])

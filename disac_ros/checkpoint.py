@@ -7,12 +7,13 @@ so a checkpoint on disk is always complete; a kill leaves the previous one.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from disac_ros.files import atomic_path
 
 
 def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -22,10 +23,8 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def save_weights(model: nn.Module, path: Path, config: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(trainable_state(model), str(tmp), metadata={"config": json.dumps(config, sort_keys=True)})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(trainable_state(model), str(tmp), metadata={"config": json.dumps(config, sort_keys=True)})
 
 
 def load_weights(model: nn.Module, path: Path, config: dict) -> None:
@@ -52,9 +51,8 @@ def load_weights(model: nn.Module, path: Path, config: dict) -> None:
 
 
 def save_state(path: Path, state: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_state(path: Path) -> dict:

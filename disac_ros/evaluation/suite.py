@@ -1,4 +1,7 @@
-"""``disac benchmark``: train and evaluate every Table III scheme and decoder variant, then write the report.
+"""The Table III suite behind ``disac benchmark``: train and evaluate every scheme and decoder, then report.
+
+(Not to be confused with ``benchmarks/``, the throughput scripts; their measured rates feed :func:`estimate_seconds`
+through ``config/throughput.yaml``.)
 
 The plan (:func:`make_plan`) has one run per scheme and, for LLM-DiSAC, one per decoder (``llm-disac`` is the
 LLaMA-family decoder, ``llm-disac-gpt2``, ``-lstm``, ``-gru`` the paper's baselines of Sec. V-B1). Runs live in
@@ -13,11 +16,12 @@ each position's device.
 Epoch budget (:data:`BENCHMARK_EPOCHS`): on the default preset every scheme trains **5 epochs per stage** (stage 1
 and stage 2) instead of the preset's 8, the same for every scheme so that Table III's comparisons stay fair; the
 estimate of :func:`estimate_seconds` puts the whole default benchmark at about 54 minutes on the 2-core CPU (plus
-about 2 minutes to generate the dataset when it is not cached), 62 minutes with 6 epochs.
+about 2 minutes to generate the dataset when it is not cached), 62 minutes with 6 epochs. The measured rates it
+uses, and how and where they were measured, are in ``config/throughput.yaml`` (:data:`THROUGHPUT_FILE`).
 """
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import os
 import platform
@@ -25,8 +29,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from disac_ros.config import SCHEMES, load_section
+from disac_ros.config import CONFIG_DIR, DECODER_KINDS, SCHEMES, load_section
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
+from disac_ros.runs import Run
 
 log = logging.getLogger(__name__)
 
@@ -34,29 +39,31 @@ log = logging.getLogger(__name__)
 #: 5 for every scheme and stage (about 54 min for the 10 runs by :func:`estimate_seconds`; 6 epochs: ~63 min; the
 #: preset's own 8: ~80 min). The same for every scheme, so Table III's comparisons are between equally trained runs.
 BENCHMARK_EPOCHS: dict[str, int | None] = {"default": 5, "smoke": None, "paper": None}
-DECODERS = ("llama", "gpt2", "lstm", "gru")
 
-# Training throughput on the default preset, this machine (x86_64, 2 cores, no GPU, idle), samples/s: the compute of
-# one step measured with synthetic batches of the preset's shapes (as benchmarks/bench_models.py does) combined with
-# the measured HDF5 loading rate (470 samples/s shuffled, 630 sequential): 1 / (1/compute + 1/loading).
-_LOAD_SHUFFLED, _LOAD_SEQUENTIAL = 470.0, 630.0
-_STAGE1_COMPUTE = {  # (modality, decoder or None for single-device) -> training samples/s (compute only)
-    ("rf", None): 1675.0, ("cv", None): 109.5, ("both", None): 144.8,
-    ("rf", "llama"): 122.8, ("cv", "llama"): 57.5, ("both", "llama"): 65.7,
-    ("both", "gpt2"): 119.9, ("both", "lstm"): 171.3, ("both", "gru"): 165.7,
-}
-_EVAL_COMPUTE = {("rf", None): 6000.0, ("cv", None): 795.0, ("both", None): 678.0, ("rf", "llama"): 305.0,
-                 ("cv", "llama"): 224.0, ("both", "llama"): 220.0, ("both", "gpt2"): 423.0,
-                 ("both", "lstm"): 658.0, ("both", "gru"): 645.0}
-_FEATURES = {"rf": 5900.0, "cv": 770.0, "both": 670.0}        # RVFN forward, samples/s
-_DECODE = {"llama": 325.0, "gpt2": 1356.0, "lstm": 50000.0, "gru": 48000.0}  # one collaborator's decode, samples/s
-_STAGE2_COMPUTE = {"llama": 105.0, "gpt2": 399.0, "lstm": 3945.0, "gru": 3685.0}  # K=3 decodes + TRAM step
-#: Measured / modelled wall time, from the default model's training (runs/default-d9c27fb7, 8 epochs, llama,
-#: machine otherwise idle): stage 1 of device_1 took 137 s (modelled 136 s), of device_3 133 s, stage 2 115 s
-#: (modelled 95 s): 385 s vs 367 s. 1.1 leaves a little room for logging, checkpoints and a busier machine; a machine
-#: shared with other jobs is slower still (the README's 14 min for that model were measured beside other work).
-CALIBRATION = 1.1
-_STARTUP_S = 6.0  # building models, loading SmolLM2, opening the dataset, per training or evaluation job
+#: Measured throughputs behind :func:`estimate_seconds` (how and where they were measured: the file's comments).
+THROUGHPUT_FILE = CONFIG_DIR / "throughput.yaml"
+
+
+@functools.cache
+def throughput() -> dict:
+    """The content of :data:`THROUGHPUT_FILE`, read once: rates in samples/s, ``calibration``, ``startup_s``."""
+    import yaml
+
+    return yaml.safe_load(THROUGHPUT_FILE.read_text())
+
+
+def _entry(*keys: str):
+    """One entry of :data:`THROUGHPUT_FILE` by its path of keys; a missing one is named with the file."""
+    value = throughput()
+    for i, key in enumerate(keys):
+        if not isinstance(value, dict) or key not in value:
+            raise KeyError(f"{THROUGHPUT_FILE} has no {'.'.join(keys[:i + 1])}: measure it and add it")
+        value = value[key]
+    return value
+
+
+def _measured(*keys: str) -> float:
+    return float(_entry(*keys))
 
 
 @dataclass(frozen=True)
@@ -111,9 +118,9 @@ def make_plan(devices: list[str], schemes: list[str], decoders: list[str], posit
     unknown = [s for s in schemes if s not in SCHEMES]
     if unknown:
         raise ValueError(f"unknown schemes {unknown}; choose from {', '.join(SCHEMES)}")
-    bad = [d for d in decoders if d not in DECODERS]
+    bad = [d for d in decoders if d not in DECODER_KINDS]
     if bad:
-        raise ValueError(f"unknown decoders {bad}; choose from {', '.join(DECODERS)}")
+        raise ValueError(f"unknown decoders {bad}; choose from {', '.join(DECODER_KINDS)}")
     wrong = [p for p in positions if not 1 <= p <= len(devices)]
     if wrong:
         raise ValueError(f"positions {wrong} out of range: the dataset has {len(devices)} devices (1..{len(devices)})")
@@ -143,41 +150,42 @@ def estimate_seconds(plan: list[RunSpec], manifest: dict, preset: str, snrs: int
 
     Counts, per run: stage-1 epochs (train samples of one device at the training rate + validation), hand-overs
     (every split through RVFN + encoder), stage-2 epochs (train samples at the stage-2 rate + validation decodes),
-    and the evaluation (test samples x SNRs x K decodes), times :data:`CALIBRATION`. Meaningful for the default
-    preset (other presets' image sizes change the rates; their estimate is labelled as such).
+    and the evaluation (test samples x SNRs x K decodes), times the file's ``calibration``. The rates are those of
+    :data:`THROUGHPUT_FILE`. Meaningful for the default preset (other presets' image sizes change the rates; their
+    estimate is labelled as such).
     """
     frames = manifest["counts"]["frames"] // max(manifest["counts"]["sequences"], 1)
     N = len(manifest["targets"])
     n = {k: len(v) * frames * N for k, v in manifest["splits"].items()}  # samples per device and split
     K = len(manifest["devices"]) - 1
     train_default = load_section("train", preset)
+    shuffled, sequential = _measured("loading", "shuffled"), _measured("loading", "sequential")
+    startup, calibration = _measured("startup_s"), _measured("calibration")
     runs = {}
     for spec in plan:
         e1 = spec.epochs or train_default.epochs_stage1
         e2 = spec.epochs or train_default.epochs_stage2
-        dec = spec.decoder if spec.multi_device else None
-        key = (spec.modality, dec)
-        per_epoch = n["train"] / _rate(_STAGE1_COMPUTE[key], _LOAD_SHUFFLED) \
-            + n["val"] / _rate(_EVAL_COMPUTE[key], _LOAD_SEQUENTIAL)
+        dec = spec.decoder if spec.multi_device else "single_device"
+        train_rate = _rate(_measured("stage1", spec.modality, dec), shuffled)
+        eval_rate = _rate(_measured("evaluation", spec.modality, dec), sequential)
+        per_epoch = n["train"] / train_rate + n["val"] / eval_rate
         if not spec.multi_device:
-            seconds = len(spec.centers) * (e1 * per_epoch + _STARTUP_S) \
-                + len(spec.centers) * n["test"] / _rate(_EVAL_COMPUTE[key], _LOAD_SEQUENTIAL)
+            seconds = len(spec.centers) * (e1 * per_epoch + startup) + len(spec.centers) * n["test"] / eval_rate
         else:
+            features = _rate(_measured("features", spec.modality), sequential)
+            decode, stage2_rate = _measured("decode", spec.decoder), _measured("stage2", spec.decoder)
             devices = K + 1
-            stage1 = devices * (e1 * per_epoch + _STARTUP_S)
+            stage1 = devices * (e1 * per_epoch + startup)
             senders = devices if len(spec.centers) > 1 else K
             total = n["train"] + n["val"] + n["test"]
-            handover = senders * total / _rate(_FEATURES[spec.modality], _LOAD_SEQUENTIAL)
-            setup = (n["train"] + n["val"]) / _rate(_FEATURES[spec.modality], _LOAD_SEQUENTIAL) + _STARTUP_S
-            stage2 = len(spec.centers) * (setup + e2 * (n["train"] / _STAGE2_COMPUTE[spec.decoder]
-                                                        + n["val"] * K / _DECODE[spec.decoder]))
-            evaluation = len(spec.centers) * (_STARTUP_S + n["test"] / _rate(_FEATURES[spec.modality],
-                                                                              _LOAD_SEQUENTIAL)
-                                              + snrs * n["test"] * K / _DECODE[spec.decoder])
+            handover = senders * total / features
+            setup = (n["train"] + n["val"]) / features + startup
+            stage2 = len(spec.centers) * (setup + e2 * (n["train"] / stage2_rate + n["val"] * K / decode))
+            evaluation = len(spec.centers) * (startup + n["test"] / features + snrs * n["test"] * K / decode)
             seconds = stage1 + handover + stage2 + evaluation
-        runs[spec.name] = CALIBRATION * seconds
-    return {"runs": runs, "total_s": sum(runs.values()), "calibration": CALIBRATION,
-            "basis": "throughputs measured on the default preset (x86_64, 2 cores, idle)"
+        runs[spec.name] = calibration * seconds
+    return {"runs": runs, "total_s": sum(runs.values()), "calibration": calibration,
+            "basis": f"throughputs measured on the default preset ({_entry('measured_on')})"
                      + ("" if preset == "default" else f"; the {preset} preset's sizes differ: indicative only")}
 
 
@@ -191,11 +199,6 @@ class RunRecord:
     steps_done: list[str] = field(default_factory=list)
 
 
-def _stage_done(out: Path, epochs: int) -> bool:
-    metrics = out / "metrics.csv"
-    return metrics.exists() and len(metrics.read_text().strip().splitlines()) - 1 >= epochs
-
-
 def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | None, progress: bool,
               record: RunRecord) -> None:
     """Train (or resume, or re-use) one run: stage 1 where needed, hand-overs, one stage 2 per center."""
@@ -206,32 +209,11 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
     if seed is not None:
         over["seed"] = seed
     train_cfg = load_section("train", preset, over)
-    devices = [d["id"] for d in trainer.store.load_manifest(data)["devices"]]
-    claimed = run / "run.json"
-    if claimed.exists() and json.loads(claimed.read_text()) != trainer.run_config(model_cfg, train_cfg, data):
-        raise ValueError(f"{run} was trained with another config (epochs, preset, seed or dataset) than this "
-                         "benchmark asks for; remove that run directory or choose another --out")
-    stage1 = devices if spec.multi_device else list(spec.centers)
     t0 = time.monotonic()
-    for device in stage1:
-        if _stage_done(run / "stage1" / device, train_cfg.epochs_stage1):
-            continue
-        log.info("%s: stage 1 on %s (%d epochs)", spec.name, device, train_cfg.epochs_stage1)
-        trainer.train_stage1(data, run, device, model_cfg, train_cfg, progress=progress)
-        record.steps_done.append(f"stage1/{device}")
-    if spec.multi_device:
-        senders = [d for d in devices if any(d != c for c in spec.centers)]
-        for device in senders:
-            if trainer.handover_stale(run, device):
-                log.info("%s: hand-over of %s", spec.name, device)
-                trainer.export_handover(data, run, device)
-                record.steps_done.append(f"handover/{device}")
-        for center in spec.centers:
-            if _stage_done(trainer.stage2_dir(run, center), train_cfg.epochs_stage2):
-                continue
-            log.info("%s: stage 2 with %s as center (%d epochs)", spec.name, center, train_cfg.epochs_stage2)
-            trainer.train_stage2(data, run, model_cfg, train_cfg, center=center, progress=progress)
-            record.steps_done.append(trainer.stage2_dir(run, center).name)
+    log.info("%s: training what is missing (%d + %d epochs, centers %s)", spec.name, train_cfg.epochs_stage1,
+             train_cfg.epochs_stage2, ", ".join(spec.centers))
+    record.steps_done += trainer.train(data, run, model_cfg, train_cfg, centers=list(spec.centers),
+                                       progress=progress, skip_finished=True)
     record.train_seconds += time.monotonic() - t0
 
 
@@ -320,7 +302,7 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         train_run(spec, data, run, preset, seed, progress, record)
         t0 = time.monotonic()
         evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed)
-        cfg = offline.run_info(run)[1]
+        cfg = Run(run).model_cfg
         entry = {
             "spec": asdict(spec), "run": str(run),
             "equivalent_commands": equivalent_commands(spec, data, run, preset, seed, snrs),

@@ -1,0 +1,63 @@
+"""Dropped inputs: why (:data:`DROP_REASONS`), from which conversion error, and a log throttled per reason.
+
+A node never stops for a bad input: it raises or maps the error to a reason, counts it in a :class:`DropLog` and
+logs it at most once per ``period_s`` per reason.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+#: Reasons an input is dropped; each is counted and logged (throttled) by the nodes.
+DROP_REASONS = ("encoding", "size", "nan", "unknown_device", "unknown_target", "stale", "out_of_order",
+                "duplicate", "overflow", "late", "invalid")
+
+
+class Dropped(ValueError):
+    """An input the node must log and drop; ``reason`` is one of :data:`DROP_REASONS`."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def classify_error(message: str) -> str:
+    """Map a conversion error (``disac_ros.ros.convert`` / ``inference``) to a drop reason."""
+    text = message.lower()
+    if "encoding" in text:
+        return "encoding"
+    if "nan" in text or "inf" in text:
+        return "nan"
+    if "expected" in text or "must be" in text:
+        return "size"
+    return "invalid"
+
+
+class DropLog:
+    """Counts dropped inputs per reason and decides when to log one (at most once per ``period_s`` per reason).
+
+    ``logger``: anything with ``warning(text)`` (a node's logger); :meth:`warn` counts and logs through it.
+    """
+
+    def __init__(self, period_s: float = 5.0, clock: Callable[[], float] = time.monotonic, logger=None):
+        self.period_s, self.clock, self.logger = period_s, clock, logger
+        self.counts: dict[str, int] = defaultdict(int)
+        self._last: dict[str, float] = {}
+
+    def drop(self, reason: str) -> bool:
+        """Count one drop; True when it should be logged now."""
+        self.counts[reason] += 1
+        now = self.clock()
+        if reason not in self._last or now - self._last[reason] >= self.period_s:
+            self._last[reason] = now
+            return True
+        return False
+
+    def warn(self, reason: str, text: str) -> None:
+        """Count a dropped input and log ``text`` as a warning when :meth:`drop` says so."""
+        if self.drop(reason) and self.logger is not None:
+            self.logger.warning(f"dropped ({reason}): {text} [{self.counts[reason]} so far]")
+
+    def summary(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "none"

@@ -1,0 +1,99 @@
+"""Pairing one device's camera image with the radar echoes of all its N targets by stamp (:class:`FrameAssembler`).
+
+Used by a device encoder and by the aggregation center for its own sensors. Stamps are integer nanoseconds
+(:mod:`disac_ros.stamps`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from disac_ros.live.drops import Dropped
+from disac_ros.stamps import NS
+
+
+@dataclass
+class Frame:
+    """One device's complete sensor frame: image [H, W, 3] uint8 and echoes [N, C, A, S] complex64."""
+
+    stamp: int
+    image: np.ndarray
+    echoes: np.ndarray
+
+
+@dataclass
+class _Partial:
+    image: np.ndarray | None = None
+    echoes: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+class FrameAssembler:
+    """Pairs an image and the echoes of all ``num_targets`` targets by stamp, in a bounded buffer.
+
+    ``add_image`` / ``add_echo`` return the :class:`Frame` that the call completed, else ``None``; they raise
+    :class:`Dropped` for an input that must be dropped:
+
+    * ``stale``: older than ``stale_after_s`` before the reference time, the later of ``now_ns`` (the node's
+      clock, sim time under ``use_sim_time``; 0 = unknown) and the newest stamp seen;
+    * ``out_of_order`` / ``duplicate``: not newer than the last frame completed (a frame is emitted once, in order);
+    * ``unknown_target``: a target id outside ``0..num_targets-1``.
+
+    At most ``max_pending`` incomplete stamps are kept; the oldest is discarded (and counted in
+    ``discarded``) when a new stamp would exceed it, or when a newer frame completes first.
+    """
+
+    def __init__(self, num_targets: int, stale_after_s: float = 2.0, max_pending: int = 8):
+        if num_targets < 1 or max_pending < 1 or not stale_after_s > 0:
+            raise ValueError("FrameAssembler needs num_targets >= 1, max_pending >= 1 and stale_after_s > 0")
+        self.num_targets = num_targets
+        self.stale_after_ns = int(stale_after_s * NS)
+        self.max_pending = max_pending
+        self._pending: OrderedDict[int, _Partial] = OrderedDict()
+        self.last_emitted: int | None = None
+        self.newest_seen: int | None = None
+        self.discarded = 0
+
+    def _admit(self, stamp: int, now_ns: int) -> _Partial:
+        reference = max(now_ns, self.newest_seen or 0)
+        if reference - stamp > self.stale_after_ns:
+            raise Dropped("stale", f"stamp {stamp / NS:.3f} s is {(reference - stamp) / NS:.3f} s old "
+                                   f"(stale after {self.stale_after_ns / NS:g} s)")
+        if self.last_emitted is not None and stamp <= self.last_emitted:
+            kind = "duplicate" if stamp == self.last_emitted else "out_of_order"
+            raise Dropped(kind, f"stamp {stamp / NS:.3f} s is not newer than the last frame "
+                                f"{self.last_emitted / NS:.3f} s ({kind.replace('_', ' ')})")
+        self.newest_seen = max(self.newest_seen or stamp, stamp)
+        if stamp not in self._pending:
+            while len(self._pending) >= self.max_pending:
+                self._pending.popitem(last=False)
+                self.discarded += 1
+            self._pending[stamp] = _Partial()
+            self._pending = OrderedDict(sorted(self._pending.items()))
+        return self._pending[stamp]
+
+    def add_image(self, stamp: int, image: np.ndarray, now_ns: int = 0) -> Frame | None:
+        self._admit(stamp, now_ns).image = image
+        return self._complete(stamp)
+
+    def add_echo(self, stamp: int, target_id: int, echo: np.ndarray, now_ns: int = 0) -> Frame | None:
+        if not 0 <= int(target_id) < self.num_targets:
+            raise Dropped("unknown_target", f"target id {target_id} outside 0..{self.num_targets - 1}")
+        self._admit(stamp, now_ns).echoes[int(target_id)] = echo
+        return self._complete(stamp)
+
+    def _complete(self, stamp: int) -> Frame | None:
+        part = self._pending[stamp]
+        if part.image is None or len(part.echoes) < self.num_targets:
+            return None
+        for older in [s for s in self._pending if s <= stamp]:  # older incomplete frames can no longer be emitted
+            del self._pending[older]
+            if older != stamp:
+                self.discarded += 1
+        self.last_emitted = stamp
+        return Frame(stamp, part.image, np.stack([part.echoes[n] for n in range(self.num_targets)]))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)

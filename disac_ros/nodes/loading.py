@@ -1,0 +1,48 @@
+"""What a node loads before it starts: its scene config and a trained run, with a :class:`ConfigError` if it can't.
+
+Also the torch thread count of the process (``num_threads``) and no progress bars from transformers while a run's
+models load (they garble the prefixed output of ``disac launch``).
+"""
+from __future__ import annotations
+
+from disac_ros.nodes.spin import ConfigError
+
+
+def load_scene_config(scene_config: str, preset: str):
+    """The :class:`disac_ros.config.SceneConfig` of ``scene_config`` (empty: config/scene.yaml) with ``preset``."""
+    from disac_ros.config import load_scene
+
+    try:
+        return load_scene(scene_config or None, preset or None)
+    except (ValueError, FileNotFoundError) as exc:
+        raise ConfigError(f"scene_config {scene_config!r} / preset {preset!r}: {exc}") from exc
+
+
+def set_torch_threads(num_threads: int) -> None:
+    """Torch CPU threads of this process (0: leave torch's default)."""
+    import torch
+
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)
+
+
+def quiet_model_loading() -> None:
+    """No progress bars from transformers while a node loads its models."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+def load_run(run: str, num_threads: int):
+    """The trained run ``run`` as a :class:`disac_ros.inference.LLMDiSAC`, on ``num_threads`` torch threads."""
+    from disac_ros.inference import LLMDiSAC
+
+    quiet_model_loading()
+    set_torch_threads(num_threads)
+    try:
+        return LLMDiSAC.load(run)
+    except (FileNotFoundError, ValueError) as exc:
+        raise ConfigError(f"run {run!r}: {exc}") from exc

@@ -1,0 +1,63 @@
+"""One device's camera image and N radar echoes, subscribed and paired by stamp (encoder and aggregation center)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from sensor_msgs.msg import Image
+
+from disac_ros.live.drops import DropLog, Dropped, classify_error
+from disac_ros.live.pairing import FrameAssembler
+from disac_ros.msg import RadarEcho
+from disac_ros.ros.convert import msg_to_echo, msg_to_image
+from disac_ros.ros.qos import SENSOR_QOS, sensor_qos
+from disac_ros.stamps import stamp_of
+from disac_ros.topics import ECHO, IMAGE, device_topic
+
+
+def now_ns(node) -> int:
+    """Sim time in nanoseconds under ``use_sim_time`` (0 until the first /clock), else 0 (unknown).
+
+    Wall time is never compared with stamps: the bridge stamps sim time, which starts at 0.
+    """
+    clock = node.get_clock()
+    return clock.now().nanoseconds if getattr(clock, "ros_time_is_active", False) else 0
+
+
+class DeviceSensors:
+    """Device ``device_id``'s ``camera/image_raw`` and ``radar/echo``, paired by stamp (:class:`FrameAssembler`).
+
+    ``namespace``: where the topics are relative to the node: empty for a node in the device's own namespace (an
+    encoder), the device id for a node outside it (the aggregator). Calls ``on_frame(frame)`` with every complete
+    frame; a malformed, stale or foreign input is counted and logged in ``drops`` and dropped. ``image_shape`` /
+    ``echo_shape`` are what the run's model takes.
+    """
+
+    def __init__(self, node, device_id: str, image_shape, echo_shape, num_targets: int, stale_after_s: float,
+                 max_pending: int, drops: DropLog, on_frame: Callable, namespace: str = "", label: str = ""):
+        self.node, self.device_id, self.drops, self.on_frame = node, device_id, drops, on_frame
+        self.image_shape, self.echo_shape, self.label = image_shape, echo_shape, label
+        self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending)
+        node.create_subscription(Image, device_topic(namespace, IMAGE), self.on_image, SENSOR_QOS)
+        node.create_subscription(RadarEcho, device_topic(namespace, ECHO), self.on_echo, sensor_qos(5 * num_targets))
+
+    def on_image(self, msg) -> None:
+        self._add("image", lambda: self.assembler.add_image(
+            stamp_of(msg), np.array(msg_to_image(msg, self.image_shape[:2])),  # writable: torch.from_numpy
+            now_ns(self.node)))
+
+    def on_echo(self, msg) -> None:
+        if msg.device_id != self.device_id:
+            return self.drops.warn("unknown_device", f"echo from device {msg.device_id!r} on {self.device_id}'s topic")
+        self._add("echo", lambda: self.assembler.add_echo(
+            stamp_of(msg), msg.target_id, msg_to_echo(msg, self.echo_shape), now_ns(self.node)))
+
+    def _add(self, what: str, add: Callable) -> None:
+        try:
+            frame = add()
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"{self.label}{what}: {exc}")
+        except ValueError as exc:
+            return self.drops.warn(classify_error(str(exc)), f"{self.label}{what}: {exc}")
+        if frame is not None:
+            self.on_frame(frame)

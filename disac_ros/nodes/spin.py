@@ -1,0 +1,55 @@
+"""Running a node process: ``spin`` (init, build the node, spin until SIGINT/SIGTERM, clean up) and ConfigError."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class ConfigError(RuntimeError):
+    """A parameter value the node cannot start with; ``spin`` logs it and exits with status 2."""
+
+
+def spin(factory: Callable[[], object], args: list[str] | None = None) -> int:
+    """Init rclpy, build the node, spin until SIGINT/SIGTERM, clean up; returns the exit status.
+
+    rclpy's own handlers (``SignalHandlerOptions.ALL``, the default) turn SIGINT and SIGTERM into a context
+    shutdown, which ends ``spin`` with ``ExternalShutdownException``; both that and ``KeyboardInterrupt`` (a
+    signal during start-up) end quietly. A :class:`ConfigError` is logged without a traceback (status 2).
+    """
+    try:
+        return _spin(factory, args)
+    except KeyboardInterrupt:  # a second Ctrl-C while closing
+        return 0
+
+
+def _spin(factory: Callable[[], object], args: list[str] | None) -> int:
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args if args is not None else sys.argv)
+    node, status = None, 0
+    try:
+        node = factory()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except ConfigError as exc:
+        rclpy.logging.get_logger("disac_ros").fatal(str(exc))
+        status = 2
+    except Exception:
+        if rclpy.ok():  # a real error; after SIGINT/SIGTERM the executor may raise RCLError (invalid context)
+            raise
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception as exc:  # never a traceback on the way out
+                    node.get_logger().warning(f"while closing: {exc}")
+            try:
+                node.destroy_node()
+            except Exception:
+                pass
+        rclpy.try_shutdown()
+    return status

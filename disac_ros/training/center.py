@@ -1,0 +1,183 @@
+"""The aggregation center's side of a run after stage 1 (Algorithm 5, lines 9-13): a public API.
+
+Training (stage 2) and evaluation both use it, so they build the same inputs and predict the same way:
+
+* :func:`export_handover` - what a collaborator hands to the center after stage 1: its codes for every sample of
+  its own dataset and its decoder's trained weights (``RUN/handover/<device>/``); never its images or echoes.
+* :class:`HandoverCodes` - those codes, looked up by (sequence, chunk, frame, target).
+* :class:`AggregationData` - stage-2 samples of one split: the center's own feature and labels, and every
+  collaborator's handed-over code.
+* :class:`CenterSide` - what the center holds: its own stage-1 model (RVFN) and each collaborator's decoder;
+  :meth:`CenterSide.predict` is the one way a stage-2 model is run over a split (validation and evaluation).
+* :class:`Predictions` - estimates and truth of N samples, scored by :mod:`disac_ros.metrics`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from disac_ros.checkpoint import save_weights
+from disac_ros.data.datasets import DeviceTargetDataset
+from disac_ros.files import atomic_path
+from disac_ros.metrics import sensing_metrics, sensing_metrics_both
+from disac_ros.models.link import link_distances
+from disac_ros.runs import Run, pick_device
+
+
+def sample_keys(ds: DeviceTargetDataset) -> list[tuple[int, int, int, int]]:
+    """(sequence, chunk, frame, target) of every sample of a one-device dataset, in its order."""
+    return [(s, c, i, n) for (s, c, i), _, n in ds.index]
+
+
+@torch.no_grad()
+def export_handover(run: Run, data: Path, device_id: str, batch_size: int = 64) -> Path:
+    """Write ``device_id``'s codes for every sample of every split, and its decoder, to ``RUN/handover/<device>``."""
+    from safetensors.torch import save_file
+
+    dev = pick_device()
+    run.check_data(data)
+    model = run.load_device_model(device_id, dev)
+    out = run.handover_dir(device_id)
+    out.mkdir(parents=True, exist_ok=True)
+    codes, keys = [], []
+    for split in ("train", "val", "test"):
+        ds = DeviceTargetDataset(data, split, devices=[device_id])
+        for batch in DataLoader(ds, batch_size=batch_size):
+            codes.append(model.encode(batch["image"].to(dev), batch["echo"].to(dev)).cpu())
+        keys += sample_keys(ds)
+    with atomic_path(out / "codes.safetensors") as tmp:
+        save_file({"codes": torch.cat(codes).contiguous(), "keys": torch.tensor(keys, dtype=torch.int64)}, str(tmp),
+                  metadata={"device": device_id})
+    save_weights(model.decoder, out / "decoder.safetensors", run.weights_config)
+    return out
+
+
+class HandoverCodes:
+    """Codes a collaborator handed over, looked up by (sequence, chunk, frame, target)."""
+
+    def __init__(self, path: Path):
+        from safetensors.torch import load_file
+
+        tensors = load_file(str(path))
+        self.codes = tensors["codes"]
+        self.row = {tuple(k): r for r, k in enumerate(tensors["keys"].tolist())}
+
+    def get(self, keys: list[tuple]) -> torch.Tensor:
+        return self.codes[[self.row[k] for k in keys]]
+
+
+class AggregationData:
+    """Stage-2 samples: the center's own feature and labels, and each collaborator's handed-over code.
+
+    Built from the center's own dataset (its images and echoes, which never leave it) and from
+    ``handover/<collaborator>/codes.safetensors``; collaborators' raw data are not opened. ``link_distance`` [K]
+    is each collaborator's distance to the center in the run's scene (:func:`disac_ros.models.link.link_distances`).
+    """
+
+    def __init__(self, run: Run, data: Path, center: str, collaborators: list[str], split: str,
+                 center_model: torch.nn.Module, batch_size: int = 64):
+        dev = next(center_model.parameters()).device
+        ds = DeviceTargetDataset(data, split, devices=[center])
+        feats, labels, classes = [], [], []
+        with torch.no_grad():
+            for batch in DataLoader(ds, batch_size=batch_size):
+                feats.append(center_model.features(batch["image"].to(dev), batch["echo"].to(dev)).cpu())
+                labels.append(batch["labels_norm"])
+                classes.append(batch["class_id"])
+        self.keys = sample_keys(ds)
+        self.center_features = torch.cat(feats) if feats else torch.empty(0)
+        self.labels_norm = torch.cat(labels) if labels else torch.empty(0, 4)
+        self.class_id = torch.cat(classes) if classes else torch.empty(0, dtype=torch.long)
+        handover = [HandoverCodes(run.handover_dir(k) / "codes.safetensors") for k in collaborators]
+        self.codes = torch.stack([h.get(self.keys) for h in handover], dim=1) if collaborators and self.keys \
+            else torch.empty(len(self.keys), 0)                                       # [N, K, L_se, d_se]
+        distance = link_distances(run.scene, center, collaborators)
+        self.link_distance = torch.tensor([distance[k] for k in collaborators], dtype=torch.float32)  # [K]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def batches(self, batch_size: int, seed: int | None) -> list[torch.Tensor]:
+        """Index batches: shuffled by ``seed``, or in order when ``seed`` is None."""
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)) if seed is not None \
+            else torch.arange(len(self))
+        return list(order.split(batch_size))
+
+
+@dataclass
+class Predictions:
+    """Estimates and truth of N samples: ``pred``/``true`` [N, 4] normalised, ``logits`` [N, C], ``class_id`` [N]."""
+
+    pred: np.ndarray
+    true: np.ndarray
+    logits: np.ndarray
+    class_id: np.ndarray
+
+    @classmethod
+    def from_outputs(cls, outputs: Iterable[dict], labels_norm: torch.Tensor, class_id: torch.Tensor) -> Predictions:
+        outputs = list(outputs)
+        return cls(pred=torch.cat([o["regression"] for o in outputs]).cpu().numpy(),
+                   true=labels_norm.cpu().numpy(), logits=torch.cat([o["logits"] for o in outputs]).cpu().numpy(),
+                   class_id=class_id.cpu().numpy())
+
+    def normalised_metrics(self) -> dict[str, float]:
+        """Eqs. (59)-(61) on the normalised values the heads predict (what validation logs)."""
+        return sensing_metrics(self.pred, self.true, self.logits, self.class_id)
+
+    def metrics(self, offset: np.ndarray, scale: np.ndarray) -> dict[str, dict[str, float]]:
+        """Eqs. (59)-(61) on normalised and on SI values: ``{"normalised": {...}, "si": {...}}``."""
+        return sensing_metrics_both(self.pred, self.true, self.logits, self.class_id, offset, scale)
+
+
+class CenterSide:
+    """What the aggregation center holds after stage 1: its own device model and each collaborator's decoder."""
+
+    def __init__(self, run: Run, data: Path, center: str | None = None):
+        self.run, self.data, self.dev = run, Path(data), pick_device()
+        run.check_data(data)
+        self.cfg = run.model_cfg
+        self.center = center or run.center
+        self.collaborators = run.collaborators(self.center)
+        self.center_model = run.load_device_model(self.center, self.dev)
+        self.decoders = [run.load_decoder(k, self.dev) for k in self.collaborators]
+
+    def split(self, split: str) -> AggregationData:
+        return AggregationData(self.run, self.data, self.center, self.collaborators, split, self.center_model)
+
+    @torch.no_grad()
+    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
+        """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K] dB."""
+        feats = []
+        for j, decoder in enumerate(self.decoders):
+            received = self.center_model.transmit(part.codes[idx, j].to(self.dev), snr[:, j])
+            feats.append(decoder(received, snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)))
+        if not feats:
+            return torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
+        return torch.stack(feats, 1)
+
+    @torch.no_grad()
+    def predict(self, model: torch.nn.Module, part: AggregationData, snr_db: float | None, batch_size: int = 64,
+                cap: int | None = None) -> Predictions:
+        """Stage-2 predictions over the first ``cap`` batches of ``part`` (all when None).
+
+        Every collaborator is decoded at link SNR ``snr_db`` [dB], or none (the center alone) when it is None.
+        Channel noise comes from torch's global generator: seed it before the call for reproducible numbers.
+        """
+        outs, seen = [], []
+        K = len(self.decoders)
+        for idx in islice(part.batches(batch_size, None), cap):
+            center = part.center_features[idx].to(self.dev)
+            if snr_db is None or K == 0:
+                collab = torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
+            else:
+                collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev))
+            outs.append(model(center, collab))
+            seen.append(idx)
+        idx = torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
+        return Predictions.from_outputs(outs, part.labels_norm[idx], part.class_id[idx])
