@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from disac_ros.config import CONFIG_DIR, load_scene
+from disac_ros.runs import default_run
 
 PACKAGE = "disac_ros"
 EXECUTABLES = ("genesis_bridge", "device_encoder", "channel", "aggregator")
@@ -65,14 +66,6 @@ class NodeSpec:
         return args
 
 
-def default_run(preset: str | None) -> Path:
-    """Where ``disac demo`` trains the model of a preset: ``runs/<preset>-<config digest>``."""
-    from disac_ros.data.generate import config_digest
-
-    preset = preset or "default"
-    return Path(f"runs/{preset}-{config_digest(load_scene(preset=preset))[:8]}")
-
-
 def describe(scene_config: str | Path | None = None, preset: str | None = None, num_devices: int | None = None,
              run: str | Path | None = None, params_file: str | Path | None = None,
              overrides: dict[str, dict] | None = None, use_sim_time: bool = True,
@@ -80,9 +73,10 @@ def describe(scene_config: str | Path | None = None, preset: str | None = None, 
     """The nodes of the live graph for the first ``num_devices`` devices of the scene (all when None or 0).
 
     ``overrides`` maps a node (``channel``, ``device_1/device_encoder``) or an executable (``device_encoder``:
-    every encoder) to parameters applied last. ``run`` defaults to :func:`default_run`; ``params_file`` to
-    ``config/disac.yaml`` (``""`` for none). ``bridge=False`` leaves out ``genesis_bridge``: the sensors and
-    ``/clock`` then come from ``disac play BAG``. Raises ``ValueError`` for an invalid scene or device count.
+    every encoder) to parameters applied last. ``run`` defaults to :func:`disac_ros.runs.default_run`;
+    ``params_file`` to ``config/disac.yaml`` (``""`` for none). ``bridge=False`` leaves out ``genesis_bridge``:
+    the sensors and ``/clock`` then come from ``disac play BAG``. Raises ``ValueError`` for an invalid scene or
+    device count.
     """
     scene_path = Path(scene_config) if scene_config else DEFAULT_SCENE
     cfg = load_scene(scene_path, preset or None)

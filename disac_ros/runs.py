@@ -27,13 +27,14 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from disac_ros.checkpoint import load_weights
 from disac_ros.config import ModelConfig, SceneConfig, TrainConfig
 from disac_ros.data import store
 from disac_ros.files import write_json_atomic
+
+if TYPE_CHECKING:  # torch loads only with the first model: the launch file imports this module for default_run
+    import torch
 
 RUN_FILE = "run.json"
 MANIFEST_FILE = "data_manifest.json"
@@ -42,6 +43,8 @@ WEIGHTS = "model.safetensors"
 
 def pick_device() -> torch.device:
     """CUDA when present, else the CPU."""
+    import torch
+
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -222,6 +225,8 @@ class Run:
 
     def load_device_model(self, device_id: str, device: torch.device | None = None):
         """The trained stage-1 model of ``device_id`` (RVFN + LSTN + head), eval mode, on ``device`` (default CPU)."""
+        from disac_ros.checkpoint import load_weights
+
         self._device(device_id)
         model = self.build_device_model()
         load_weights(model, self.stage1_dir(device_id) / WEIGHTS, self.weights_config)
@@ -229,6 +234,7 @@ class Run:
 
     def load_decoder(self, device_id: str, device: torch.device | None = None):
         """The decoder ``device_id`` handed over to the center (``handover/<device>/decoder.safetensors``), frozen."""
+        from disac_ros.checkpoint import load_weights
         from disac_ros.models.decoders import build_decoder
         self._device(device_id)
         decoder = build_decoder(self.model_cfg)
@@ -237,6 +243,7 @@ class Run:
 
     def load_center_model(self, center: str | None = None, device: torch.device | None = None):
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""
+        from disac_ros.checkpoint import load_weights
         from disac_ros.models.llm_disac import CenterModel
         model = CenterModel(self.model_cfg)
         load_weights(model, self.stage2_dir(center) / WEIGHTS, self.weights_config)

@@ -1,9 +1,11 @@
-"""Invalid scene configs fail before anything is rendered, with a message naming the field."""
+"""disac_ros.config: invalid configs fail before anything is rendered, with a message naming the field."""
 from __future__ import annotations
+
+import typing
 
 import pytest
 
-from disac_ros.config import PRESETS, load_scene
+from disac_ros.config import DECODER_KINDS, PRESETS, ModelConfig, load_scene
 
 
 @pytest.mark.parametrize("preset", [None, *PRESETS])
@@ -30,3 +32,10 @@ def test_invalid_config_names_the_field(override, field):
 def test_unknown_preset():
     with pytest.raises(ValueError, match="unknown preset"):
         load_scene(preset="huge")
+
+
+def test_config_refuses_an_unknown_decoder_kind():
+    with pytest.raises(ValueError, match="decoder"):
+        ModelConfig(decoder="nope")
+    # The config's Literal is DECODER_KINDS itself, not a copy of it.
+    assert typing.get_args(ModelConfig.model_fields["decoder"].annotation) == DECODER_KINDS

@@ -38,17 +38,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the node commands and exit")
 
 
-def check_run(run: Path, scene_config: str | None, preset: str | None, num_devices: int) -> None:
-    """Refuse a run trained in another scene (digests differ) or without the devices to launch."""
-    from disac_ros.config import load_scene
-    from disac_ros.runs import Run
-
-    Run(run).check_scene(load_scene(scene_config, preset), num_devices)
-
-
 def run(args: argparse.Namespace) -> int:
-    from disac_ros.launch_description import default_run, describe, parse_overrides
+    from disac_ros.config import load_scene
+    from disac_ros.launch_description import describe, parse_overrides
     from disac_ros.ros.supervisor import Launcher
+    from disac_ros.runs import Run, default_run
 
     run_dir = Path(args.run) if args.run else default_run(args.preset)
     specs = describe(scene_config=args.config, preset=args.preset, num_devices=args.num_devices,
@@ -61,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         for spec in specs:
             print(" ".join(launcher.command(spec)))
         return 0
-    check_run(run_dir, args.config, args.preset, args.num_devices)
+    Run(run_dir).check_scene(load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
     launcher.start()
     died = launcher.supervise(args.duration)
     return 1 if died else 0

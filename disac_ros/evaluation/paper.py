@@ -51,9 +51,7 @@ PAPER_RAW_BYTES = 1_370_112
 PAPER_SEMANTIC_BYTES = 100_352
 PAPER_REDUCTION_PERCENT = 92.67
 
-#: Sec. V-A2: the link of Eqs. (9)-(10) and the evaluation SNRs.
-BANDWIDTH_HZ = 1e3
-POWER_W = 1.0
+#: Sec. V-A2: the evaluation SNRs (the link's bandwidth and power are in :mod:`disac_ros.models.link`).
 EVAL_SNRS_DB: tuple[float, ...] = (0.0, 10.0, 15.0, 20.0, 25.0)
 
 #: The targets for LLM-DiSAC on our default preset (= the paper's Table III row), and the payload ratio bound.

@@ -1,0 +1,48 @@
+"""disac_ros.commands.benchmark: a tiny ``disac benchmark`` on the smoke preset, and its re-use of finished runs."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from evaltools import KEYS
+
+from disac_ros.evaluation import paper
+
+
+@pytest.mark.slow
+def test_disac_benchmark_smoke(smoke_data, tmp_path):
+    from disac_ros.cli import main
+
+    out = tmp_path / "bench"
+    argv = ["benchmark", "--preset", "smoke", "--data", str(smoke_data), "--out", str(out),
+            "--schemes", "sm-sd-rf", "llm-disac", "--decoders", "llama", "lstm", "--positions", "1", "2",
+            "--snr", "0", "20", "--epochs", "1", "--timing-repeats", "2", "--no-progress"]
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["runs"]) == {"sm-sd-rf", "llm-disac", "llm-disac-lstm"}
+    assert set(results["runs"]["llm-disac"]["evaluation"]["centers"]) == {"device_0", "device_1"}
+    assert (out / "runs" / "llm-disac" / "stage2-device_1" / "model.safetensors").exists()
+    for run in results["runs"].values():
+        for entry in run["evaluation"]["centers"].values():
+            assert set(entry["by_snr"]) == {"0", "20"}
+            for row in entry["by_snr"].values():
+                assert set(row["metrics"]["normalised"]) == KEYS == set(row["metrics"]["si"])
+        assert run["execution_time"]["by_snr"]["0"]["T_exe_ms"] > 0
+    assert results["runs"]["sm-sd-rf"]["evaluation"]["centers"]["device_0"]["snr_independent"]
+    assert results["runs"]["llm-disac"]["cost"]["semantic_bytes"] == 4 * 8 * 4
+    assert {c["metric"] for c in results["checks"]["targets"]} == {*paper.TARGETS, "payload_percent"}
+    for name in ("fig5_nmse_vs_snr.png", "fig6_rmse_vs_snr.png", "fig7_accuracy_vs_snr.png",
+                 "fig8_nmse_positions.png", "fig9_rmse_positions.png", "fig10_accuracy_positions.png"):
+        assert (out / name).stat().st_size > 1000, name
+    report = (out / "report.md").read_text()
+    for label in paper.SCHEME_LABELS.values():
+        assert f"| {label} |" in report, label
+    assert "LLM-DiSAC (with LSTM)" in report and "disac benchmark --preset smoke" in report
+    assert "## Communication cost" in report and "## Execution time" in report and "| 2 (device_1) |" in report
+    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+    # A second call re-uses every run (nothing trained) and gives the same numbers.
+    assert main(argv) == 0
+    again = json.loads((out / "results.json").read_text())
+    for name, run in again["runs"].items():
+        assert run["trained_now"] == []
+        assert run["evaluation"] == results["runs"][name]["evaluation"]

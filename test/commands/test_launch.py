@@ -1,0 +1,19 @@
+"""disac_ros.commands.launch: ``disac launch --dry-run`` prints the described node commands."""
+from __future__ import annotations
+
+import json
+
+from disac_ros.launch_description import describe
+
+
+def test_disac_launch_dry_run_prints_the_described_commands(capsys):
+    from disac_ros.cli import main
+
+    assert main(["launch", "--preset", "smoke", "--num-devices", "3", "--run", "/runs/x", "--dry-run",
+                 "--set", "channel.snr_db=7.5"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    specs = describe(preset="smoke", num_devices=3, run="/runs/x", overrides={"channel": {"snr_db": 7.5}})
+    assert len(lines) == len(specs)
+    for line, spec in zip(lines, specs, strict=True):
+        assert f"-m {spec.module} " in line and " ".join(spec.ros_arguments()) in line
+    assert '-p snr_db:=7.5' in lines[3] and '-p devices:=' + json.dumps(["device_1", "device_2"]) in lines[3]

@@ -1,0 +1,113 @@
+"""disac_ros.data.generate: dataset generation on the smoke preset: labels, determinism, resume, splits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from disac_ros.config import load_scene
+from disac_ros.data import store
+from disac_ros.data.generate import Generator, split_sequences
+from disac_ros.sim.labels import sensing_labels
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def scene(smoke_scene):
+    return smoke_scene
+
+
+def _read_all(root):
+    import h5py
+
+    manifest = store.load_manifest(root)
+    out = {}
+    for c in manifest["chunks"]:
+        with h5py.File(root / c["path"]) as f:
+            out[c["path"]] = {k: f[k][()] for k in f}
+    return out
+
+
+def test_manifest_counts_and_checksums(cfg, dataset):
+    m = store.load_manifest(dataset)
+    frames = cfg.dataset.sequences * cfg.dataset.frames_per_sequence
+    assert m["counts"]["frames"] == frames
+    assert m["counts"]["device_target_samples"] == frames * len(cfg.devices) * len(cfg.targets)
+    assert sum(m["class_balance"].values()) == frames * len(cfg.devices) * len(cfg.targets)
+    for c in m["chunks"]:
+        assert store.sha256_file(dataset / c["path"]) == c["sha256"]
+    assert not list(dataset.rglob("*.partial")), "no temporary files may remain"
+
+
+def test_stored_labels_match_equations(cfg, dataset):
+    dev = np.array([d.position for d in cfg.devices])[None, :, None, :]
+    for arrays in _read_all(dataset).values():
+        lab = sensing_labels(dev, arrays["target_position"][:, None], arrays["target_velocity"][:, None])
+        expected = np.stack([lab[k] for k in store.LABEL_KEYS], axis=-1)
+        np.testing.assert_allclose(arrays["labels"], expected, rtol=1e-5, atol=1e-5)
+        # Eq. (55) by hand for one entry: horizontal distance from device 0 to target 0 in frame 0.
+        p, d = arrays["target_position"][0, 0], np.array(cfg.devices[0].position)
+        assert arrays["labels"][0, 0, 0, 0] == pytest.approx(np.hypot(*(p - d)[:2]), rel=1e-5)
+
+
+def test_echo_and_image_shapes(cfg, dataset):
+    r = cfg.radar
+    arrays = next(iter(_read_all(dataset).values()))
+    F = arrays["time"].shape[0]
+    assert arrays["image"].shape == (F, len(cfg.devices), cfg.camera.height, cfg.camera.width, 3)
+    assert arrays["echo"].shape == (F, len(cfg.devices), len(cfg.targets), r.num_chirps, r.num_antennas,
+                                    r.num_samples)
+    assert arrays["echo"].dtype == np.complex64
+    assert arrays["image"].max() > 0
+
+
+def test_same_seed_same_data_and_resume_equals_uninterrupted(cfg, scene, dataset, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real_write = store.write_chunk
+
+    def dying_write(path, arrays, attrs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # killed while writing the second chunk: a temporary file is left behind
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.with_name(f".{path.name}.partial").write_bytes(b"half a chunk")
+            raise KeyboardInterrupt
+        real_write(path, arrays, attrs)
+
+    monkeypatch.setattr(store, "write_chunk", dying_write)
+    with pytest.raises(KeyboardInterrupt):
+        Generator(cfg, tmp_path, scene=scene).run(progress=False)
+    assert not (tmp_path / "manifest.json").exists(), "an interrupted run must not look complete"
+    monkeypatch.setattr(store, "write_chunk", real_write)
+    Generator(cfg, tmp_path, scene=scene).run(progress=False)
+    a, b = _read_all(dataset), _read_all(tmp_path)
+    assert a.keys() == b.keys()
+    for path in a:
+        for key in a[path]:
+            np.testing.assert_array_equal(a[path][key], b[path][key], err_msg=f"{path}:{key}")
+
+
+def test_corrupt_chunk_is_detected_and_regenerated(cfg, scene, dataset, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(dataset, copy)
+    victim = copy / store.load_manifest(copy)["chunks"][1]["path"]
+    victim.write_bytes(victim.read_bytes()[:1000])  # truncated, as by a full disk
+    gen = Generator(cfg, copy, scene=scene)
+    assert gen.missing_chunks() == [(0, 1)]
+    assert not (copy / "manifest.json").exists(), "an incomplete directory must not keep a manifest"
+    gen.run(progress=False)
+    assert victim.read_bytes() == (dataset / victim.relative_to(copy)).read_bytes()
+
+
+def test_other_config_cannot_resume_into_the_directory(cfg, dataset):
+    other = load_scene(preset="smoke", overrides={"seed": cfg.seed + 1})
+    with pytest.raises(ValueError, match="another config"):
+        Generator(other, dataset).run(progress=False)
+
+
+def test_splits_are_by_sequence():
+    s = split_sequences(10, (0.6, 0.2, 0.2), seed=3)
+    assert sorted(s["train"] + s["val"] + s["test"]) == list(range(10))
+    assert len(s["val"]) == 2 and len(s["test"]) == 2
+    assert split_sequences(10, (0.6, 0.2, 0.2), seed=3) == s
