@@ -12,12 +12,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 def _config_dir() -> Path:
@@ -39,6 +40,11 @@ TargetType = Literal["car", "dog", "drone"]
 #: Class index of each target type (the heads' class order) and radar cross-section [m^2] (Sec. V-A2).
 CLASSES: tuple[str, ...] = ("car", "dog", "drone")
 DEFAULT_RCS = {"car": 100.0, "dog": 10.0, "drone": 1.0}
+#: Broadside / nose-on ratio of each type's mean RCS [dB]: a car's flank is a large flat reflector, a dog's body
+#: a smaller one, a quadcopter is nearly the same from every side (3GPP TR 38.901 Sec. 7.9 models an ISAC target's
+#: RCS with such an aspect-dependent component).
+DEFAULT_RCS_ASPECT_DB = {"car": 10.0, "dog": 4.0, "drone": 1.0}
+C = 3e8  # speed of light [m/s], as in the paper
 
 
 class _Strict(BaseModel):
@@ -84,18 +90,59 @@ class DeviceConfig(_Strict):
     lookat: tuple[float, float, float] = (0.0, 0.0, 0.5)
 
 
+def _as_range(value):
+    """A number ``v`` means the range (v, v); a pair stays a pair (validated by the field's type)."""
+    return (value, value) if isinstance(value, int | float) else value
+
+
+Range = tuple[float, float]
+
+
 class TargetConfig(_Strict):
-    """A moving target in uniform linear motion at ``speed`` m/s in a random direction per sequence."""
+    """A moving target, with what it draws per sequence and how it reflects the radar.
+
+    Per sequence it draws its speed and (drones) altitude from their ranges and one of its size variants; its
+    radar cross-section fluctuates per device and frame (Swerling) around a mean that depends on the aspect
+    under which the device sees it. Defaults by type (mean RCS: the paper's 100 / 10 / 1 m^2, Sec. V-A2;
+    aspect ratio: how much brighter the target is broadside than nose-on, :data:`DEFAULT_RCS_ASPECT_DB`).
+    """
 
     type: TargetType
-    speed: float = Field(ge=0, description="m/s")
-    altitude: float | None = Field(None, ge=0, description="flight height [m] (drones)")
-    scale: float = Field(1.0, gt=0)
-    rcs: float | None = Field(None, gt=0, description="radar cross-section [m^2]; default by type")
+    speed: Range = Field(description="m/s, drawn uniformly per sequence from (min, max); a number: fixed")
+    altitude: Range | None = Field(None, description="centre height [m] of a drone, drawn per sequence")
+    scale: tuple[float, ...] = Field((1.0,), description="size variants (x the nominal size), one per sequence")
+    rcs: float | None = Field(None, gt=0, description="mean radar cross-section over aspect [m^2]; default by type")
+    rcs_aspect_db: float | None = Field(None, ge=0, description="broadside / nose-on RCS ratio [dB]; default by type")
+    swerling: Literal[0, 1, 2, 3, 4] = Field(1, description="RCS fluctuation model: 0 steady, 1/2 chi-square "
+                                             "2 dof per frame / per chirp, 3/4 chi-square 4 dof per frame / chirp")
+
+    @field_validator("speed", "altitude", mode="before")
+    @classmethod
+    def _range(cls, value):
+        return _as_range(value)
+
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _variants(cls, value):
+        return (value,) if isinstance(value, int | float) else value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TargetConfig:
+        for name in ("speed", "altitude"):
+            lo_hi = getattr(self, name)
+            if lo_hi is not None and not 0 <= lo_hi[0] <= lo_hi[1]:
+                raise ValueError(f"{name} must be a range 0 <= min <= max, got {list(lo_hi)}")
+        if not self.scale or min(self.scale) <= 0:
+            raise ValueError(f"scale: size variants must be positive, got {list(self.scale)}")
+        return self
 
     @property
     def radar_cross_section(self) -> float:
         return self.rcs if self.rcs is not None else DEFAULT_RCS[self.type]
+
+    @property
+    def aspect_ratio_db(self) -> float:
+        return self.rcs_aspect_db if self.rcs_aspect_db is not None else DEFAULT_RCS_ASPECT_DB[self.type]
 
 
 class ObstacleConfig(_Strict):
@@ -124,7 +171,26 @@ class RadarConfig(_Strict):
     element_spacing: float = Field(0.5, gt=0, description="in wavelengths")
     num_chirps: int = Field(1, ge=1)
     chirp_interval: float = Field(1e-6, gt=0, description="slow-time spacing of chirps [s]")
-    snr_db: float = Field(20.0, description="SNR of a 1 m^2 target at snr_reference_distance, per sample")
+    # What the echo's amplitude and noise follow (sim/radar.py documents each model and its source).
+    amplitude: Literal["radar_equation", "paper_eq2"] = Field(
+        "radar_equation", description="radar_equation: amplitude ~ sqrt(RCS) / R^2 (physics); paper_eq2: the "
+        "paper's printed Eq. (2), linear in the RCS")
+    noise: Literal["link_budget", "reference_snr"] = Field(
+        "link_budget", description="link_budget: k T0 F_s x noise figure with the radar equation's received power; "
+        "reference_snr: snr_db for a 1 m^2 target at snr_reference_distance (the project's first model)")
+    transmit_power: float = Field(0.1, gt=0, description="P_t [W] (20 dBm: a small 10 GHz sensor)")
+    tx_gain_db: float = Field(6.0, description="transmit element gain at boresight [dBi]")
+    rx_gain_db: float = Field(6.0, description="receive element gain at boresight [dBi], per array element")
+    noise_figure_db: float = Field(8.0, ge=0, description="receiver noise figure [dB]")
+    system_loss_db: float = Field(3.0, ge=0, description="losses of the radar equation L_s [dB]")
+    noise_temperature: float = Field(290.0, gt=0, description="reference temperature T0 [K]")
+    element_pattern_exponent: float = Field(1.5, ge=0, description="element power pattern cos^q of the "
+                                            "off-boresight angle, per way (0: isotropic)")
+    boresight: Literal["view", "world_x"] = Field(
+        "view", description="view: the array faces its device's viewing direction and angles are measured from "
+        "its boresight; world_x: every array faces the world's +x axis (the project's first model)")
+    snr_db: float = Field(20.0, description="noise: reference_snr: per-sample SNR of a 1 m^2 target at "
+                          "snr_reference_distance")
     snr_reference_distance: float = Field(10.0, gt=0)
 
     @model_validator(mode="after")
@@ -160,6 +226,69 @@ class DatasetConfig(_Strict):
         return max(1, int(round(self.duration * self.fps)))
 
 
+class PropagationConfig(_Strict):
+    """What a device-to-target path crosses (sim/blockage.py). Losses are one-way; the echo pays them twice.
+
+    Buildings: ITU-R P.2109 gives a median building entry loss of about 17 dB (traditional) to 34 dB (thermally
+    efficient) per entry at 10 GHz; a path through a whole building enters and leaves it and crosses its inside,
+    so 40 dB one-way (80 dB two-way) leaves a hidden target's echo at noise level. Targets: a car or another target
+    on the path shadows what is behind it (20 dB one-way, knife-edge diffraction of a body metres wide at a 3 cm
+    wavelength). Foliage: ITU-R P.833 at 10 GHz, about 1 dB per metre of canopy, which at these ranges hides
+    little: "blocked" means a building or a target, never foliage alone.
+    """
+
+    blockage: bool = Field(True, description="test every path against buildings, tree canopies and targets")
+    building_loss_db: float = Field(40.0, ge=0, description="one-way loss of a path through a building [dB]")
+    target_loss_db: float = Field(20.0, ge=0, description="one-way loss per target crossed [dB]")
+    foliage_loss_db_per_m: float = Field(1.0, ge=0, description="one-way loss per metre of canopy [dB/m]")
+
+
+class MotionConfig(_Strict):
+    """How targets move within a sequence (sim/motion.py).
+
+    ``turns`` (default): piecewise-linear paths whose heading changes at random times (a Poisson process of rate
+    ``turn_rate_hz``, turns uniform within +-``max_turn_deg``). ``linear``: the paper's uniform linear motion in a
+    random direction (Sec. V-A1), without turns. Both reflect at the region's edge and steer clear of the obstacles
+    (``obstacle_margin`` from their footprints) and of each other, by redrawing a path that collides (up to
+    ``max_tries`` times).
+    """
+
+    model: Literal["turns", "linear"] = "turns"
+    turn_rate_hz: float = Field(0.5, ge=0, description="mean heading changes per second")
+    max_turn_deg: float = Field(90.0, ge=0, le=180, description="largest heading change of one turn [deg]")
+    obstacle_margin: float = Field(0.5, ge=0, description="clearance kept from obstacle footprints [m]")
+    max_tries: int = Field(200, ge=1, description="trajectory draws before giving up on a crowded region")
+
+
+class ConditionsConfig(_Strict):
+    """Adverse conditions for the cameras, drawn once per sequence (sim/conditions.py); the radar is unaffected.
+
+    Fog follows Koschmieder's law with the rendered depth d: I = J t + A (1 - t), t = exp(-beta d), beta =
+    3.912 / V for a visibility V (Koschmieder's definition: the distance at which contrast falls to 2 %; the WMO's
+    meteorological optical range uses 5 %, beta = 2.996 / V), applied to rendered depth as Sakaridis et al. (IJCV
+    2018) do for synthetic fog. Low light scales the scene's irradiance by a gain and adds photon shot noise and
+    read noise of a sensor with ``full_well`` electrons at full scale.
+    """
+
+    fog_probability: float = Field(0.0, ge=0, le=1, description="share of sequences in fog")
+    fog_visibility_m: Range = Field((60.0, 300.0), description="visibility V range [m], drawn per foggy sequence")
+    fog_airlight: float = Field(0.85, ge=0, le=1, description="atmospheric light A (fraction of full scale)")
+    low_light_probability: float = Field(0.0, ge=0, le=1, description="share of sequences in low light")
+    low_light_gain: Range = Field((0.05, 0.3), description="irradiance gain range, drawn per dark sequence")
+    full_well: float = Field(2000.0, gt=0, description="electrons at full scale (shot noise)")
+    read_noise: float = Field(4.0, ge=0, description="read noise [electrons]")
+
+    @model_validator(mode="after")
+    def _shares(self) -> ConditionsConfig:
+        if self.fog_probability + self.low_light_probability > 1:
+            raise ValueError("conditions: fog_probability + low_light_probability must not exceed 1")
+        for name in ("fog_visibility_m", "low_light_gain"):
+            lo, hi = getattr(self, name)
+            if not 0 < lo <= hi:
+                raise ValueError(f"conditions.{name} must be a range 0 < min <= max, got {[lo, hi]}")
+        return self
+
+
 class SceneConfig(_Strict):
     seed: int = 0
     world: WorldConfig = WorldConfig()
@@ -168,6 +297,9 @@ class SceneConfig(_Strict):
     targets: list[TargetConfig]
     obstacles: list[ObstacleConfig] = []
     radar: RadarConfig = RadarConfig()
+    propagation: PropagationConfig = PropagationConfig()
+    motion: MotionConfig = MotionConfig()
+    conditions: ConditionsConfig = ConditionsConfig()
     dataset: DatasetConfig = DatasetConfig()
     velocity_bound: float = Field(10.0, gt=0, description="|radial velocity| normalisation bound [m/s]")
 
@@ -185,9 +317,31 @@ class SceneConfig(_Strict):
                 raise ValueError(f"devices[{i}].position {dev.position} ({dev.id}) is outside the world "
                                  f"(size {self.world.size}, height 0..{self.world.max_height})")
         for i, tgt in enumerate(self.targets):
-            if tgt.speed > self.velocity_bound:
-                raise ValueError(f"targets[{i}].speed {tgt.speed} exceeds velocity_bound {self.velocity_bound}")
+            if tgt.speed[1] > self.velocity_bound:
+                raise ValueError(f"targets[{i}].speed {list(tgt.speed)} exceeds velocity_bound {self.velocity_bound}")
+        r = self.radar
+        unambiguous = C * r.pulse_repetition_interval / 2
+        if self.max_slant_range > unambiguous:
+            raise ValueError(f"radar.pulse_repetition_interval: the farthest slant range {self.max_slant_range:.1f} m "
+                             f"is beyond c * PRI / 2 = {unambiguous:.1f} m (its echo would fold into the next PRI)")
+        if r.num_chirps > 1:
+            doppler = C / r.carrier_frequency / (4 * r.chirp_interval)
+            if self.velocity_bound > doppler:
+                raise ValueError(f"radar.chirp_interval: velocity_bound {self.velocity_bound} m/s exceeds the Doppler "
+                                 f"ambiguity lambda / (4 T_c) = {doppler:.2f} m/s of {r.chirp_interval} s chirps")
         return self
+
+    @property
+    def max_slant_range(self) -> float:
+        """Upper bound of any device-to-target 3-D distance [m].
+
+        To the region's corners, from the ground to the world's height bound.
+        """
+        cx, cy = self.world.region_center
+        hx, hy = self.world.region_half_extent
+        corners = [(cx + sx * hx, cy + sy * hy, z) for sx in (-1, 1) for sy in (-1, 1)
+                   for z in (0.0, self.world.max_height)]
+        return max(math.dist(d.position, c) for d in self.devices for c in corners)
 
     @property
     def center(self) -> DeviceConfig:

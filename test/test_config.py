@@ -23,6 +23,14 @@ def test_shipped_configs_are_valid(preset):
     ({"devices": [{"id": "device_0", "position": [500.0, 0.0, 5.0]}]}, "devices[0].position"),
     ({"camera": {"width": 0}}, "width"),
     ({"radar": {"chirp_bandwidth": 90e6}}, "chirp_bandwidth"),
+    # the farthest slant range must fit c * PRI / 2, the speed bound the chirps' Doppler ambiguity
+    ({"radar": {"pulse_repetition_interval": 1e-7, "sampling_frequency": 6e8}}, "pulse_repetition_interval"),
+    ({"radar": {"num_chirps": 8, "chirp_interval": 2e-3}}, "chirp_interval"),
+    ({"targets": [{"type": "car", "speed": 1.0, "swerling": 5}]}, "swerling"),
+    ({"targets": [{"type": "car", "speed": [5.0, 2.0]}]}, "speed"),
+    ({"propagation": {"building_loss_db": -1.0}}, "building_loss_db"),
+    ({"radar": {"noise_figure_db": -3.0}}, "noise_figure_db"),
+    ({"conditions": {"fog_probability": 0.7, "low_light_probability": 0.5}}, "fog_probability"),
 ])
 def test_invalid_config_names_the_field(override, field):
     with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]")):

@@ -1,4 +1,10 @@
-"""``disac inspect``: summarise a dataset and draw every device's view of one frame (like the paper's Fig. 4)."""
+"""``disac inspect``: summarise a dataset, probe how hard it is, and draw every device's view of one frame.
+
+The summary includes each device's blocked and visible shares per class and the camera conditions; the probes
+(:mod:`disac_ros.data.probes`: the classical radar's RMSE on line-of-sight and blocked samples, class probes on
+echo level and on speed) are printed and written into the manifest (``probes``), so every report can quote them.
+The contact sheet is like the paper's Fig. 4.
+"""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frame", type=int, default=None, help="frame within the sequence (default: the frame "
                         "where the most targets are visible)")
     parser.add_argument("--png", default=None, help="contact sheet path (default: DATA/contact_sheet.png)")
+    parser.add_argument("--no-probes", action="store_true", help="skip the probes (classical estimators, class "
+                        "probes; about a minute on the default preset, then kept in the manifest)")
+    parser.add_argument("--refresh-probes", action="store_true", help="compute the probes again")
 
 
 def summary(manifest: dict) -> str:
@@ -28,6 +37,16 @@ def summary(manifest: dict) -> str:
                  f"PRI {r['pulse_repetition_interval'] * 1e6:g} us, K_t {r['chirp_slope']:.3g} Hz/s, "
                  f"{r['array_rows']}x{r['array_cols']} antennas, {r['num_chirps']} chirp(s), "
                  f"{r['num_samples']} samples")
+    blockage = manifest.get("blockage")
+    if blockage:
+        lines.append("line of sight blocked (building or target) per device, overall and per class; all devices at "
+                     f"once: {blockage['all_devices']:.1%}")
+        for dev, b in blockage["per_device"].items():
+            lines.append(f"  {dev}: {b['blocked']:.1%} (building {b['building']:.1%}, target {b['target']:.1%}); "
+                         + ", ".join(f"{t} {v:.0%}" for t, v in b["blocked_by_class"].items()))
+    if manifest.get("conditions"):
+        lines.append("camera conditions (share of sequences): "
+                     + ", ".join(f"{k} {v:.0%}" for k, v in manifest["conditions"].items()))
     lines.append("normalisation x_n = (x - offset) / scale: " + ", ".join(
         f"{k} ({v['offset']:.4g}, {v['scale']:.4g})" for k, v in manifest["normalization"].items()))
     t = manifest["timing"]
@@ -100,6 +119,14 @@ def run(args: argparse.Namespace) -> int:
     root = Path(args.data)
     manifest = load_manifest(root)
     print(summary(manifest))
+    if not args.no_probes:
+        from disac_ros.data.probes import format_probes, run_probes
+        from disac_ros.files import write_json_atomic
+
+        if args.refresh_probes or "probes" not in manifest:
+            manifest["probes"] = run_probes(root, manifest)
+            write_json_atomic(root / "manifest.json", manifest, strict=True)
+        print(format_probes(manifest["probes"]))
     png = contact_sheet(root, manifest, args.sequence, args.frame, Path(args.png or root / "contact_sheet.png"))
     print(f"contact sheet: {png}")
     return 0

@@ -60,7 +60,8 @@ class _Indexed(Dataset):
             "echo": torch.from_numpy(f["echo"][i, k, n]),                                       # [C, A, S] complex64
             "labels": labels, "labels_norm": self.normalize(labels),                           # [4]
             "class_id": torch.tensor(self.target_classes[n]),
-            "visible": torch.tensor(bool(f["visible"][i, k, n])),
+            "visible": torch.tensor(bool(f["visible"][i, k, n])),                             # camera sees it
+            "blocked": torch.tensor(bool(f["blocked"][i, k, n])),        # radar path through a building/target
         }
 
 

@@ -1,17 +1,22 @@
 """Dataset generation (paper Sec. V-A1).
 
-Genesis renders every device's view, Eqs. (55)-(58) give the labels and Eqs. (1)-(3) the radar echo of
-every (device, target, frame).
+Genesis renders every device's view (under the sequence's camera condition: clear, fog or low light), Eqs.
+(55)-(58) give the labels and Eqs. (1)-(3) with the radar equation the echo of every (device, target, frame):
+each device sees each target under its own aspect, with its own Swerling draw of the RCS, through whatever its
+path to the target crosses (buildings, canopies, other targets: :mod:`disac_ros.sim.blockage`).
+:func:`frame_sensing` is that per-frame physics, shared with the live bridge.
 
-Generation is deterministic (a sequence's trajectories come from ``rng([seed, sequence])`` and the radar
-noise of a frame from ``rng([seed, sequence, frame])``), chunked and resumable: a chunk file exists only
-once it is complete, so a killed run re-does at most the chunk it was writing.
+Generation is deterministic (a sequence's trajectories and camera condition come from ``rng([seed, sequence])``
+streams, the radar's RCS draws and noise of a frame from ``rng([seed, sequence, frame])`` and the cameras' sensor
+noise from ``rng([seed, sequence, frame, 23])``), chunked and resumable: a chunk file exists only once it is
+complete, so a killed run re-does at most the chunk it was writing.
 """
 from __future__ import annotations
 
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +25,10 @@ from disac_ros.config import CLASSES, SceneConfig
 from disac_ros.data import store
 from disac_ros.files import write_json_atomic
 from disac_ros.sim import labels as label_eqs
-from disac_ros.sim.motion import sample_trajectories
-from disac_ros.sim.radar import synthesize_echo
+from disac_ros.sim.blockage import path_losses
+from disac_ros.sim.conditions import CONDITION_KINDS, apply_condition, needs_depth, sequence_condition
+from disac_ros.sim.motion import sequence_trajectories
+from disac_ros.sim.radar import ArrayPose, aspect_rcs, draw_rcs, synthesize_echo
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +46,55 @@ def split_sequences(num_sequences: int, fractions: tuple[float, float, float], s
             "test": sorted(order[n_train + n_val:])}
 
 
-def frame_labels_and_echoes(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarray,
-                            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Labels [D, N, 4] (SI) and echoes [D, N, C, A, S] for one frame; positions/velocities are [N, 3]."""
-    dev = np.array([d.position for d in cfg.devices], dtype=np.float64)[:, None, :]          # [D, 1, 3]
-    lab = label_eqs.sensing_labels(dev, positions[None], velocities[None])                   # each [D, N]
-    out = np.stack([lab[k] for k in store.LABEL_KEYS], axis=-1).astype(np.float32)
+@dataclass
+class FrameSensing:
+    """What every device senses of every target in one frame (D devices, N targets)."""
+
+    labels: np.ndarray     # [D, N, 4] float32: distance, azimuth, pitch, radial velocity (SI, world frame)
+    echoes: np.ndarray     # [D, N, C, A, S] complex64
+    loss_db: np.ndarray    # [D, N] two-way propagation loss of the path [dB]
+    building: np.ndarray   # [D, N] bool: the path crosses a building
+    target: np.ndarray     # [D, N] bool: the path crosses another target
+    rcs: np.ndarray        # [D, N] RCS the device's radar saw (mean of the frame's chirps) [m^2]
+
+    @property
+    def blocked(self) -> np.ndarray:
+        """[D, N] bool: line of sight blocked by a building or a target (foliage alone only attenuates)."""
+        return self.building | self.target
+
+
+def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarray, yaws: np.ndarray,
+                  sizes: np.ndarray, rng: np.random.Generator) -> FrameSensing:
+    """Labels, echoes and path losses of one frame.
+
+    Target centres ``positions`` and ``velocities`` [N, 3], headings ``yaws`` [N] [rad], bounding-box ``sizes``
+    [N, 3] [m]. Per device k and target n: the labels of Eqs. (55)-(58) in the world frame; the path's loss; the
+    mean RCS under the aspect between the target's heading and the device-to-target direction, a Swerling draw
+    around it (independent per device: each sees its own aspect); the echo of Eq. (1) in the device's array frame.
+    """
+    dev = np.array([d.position for d in cfg.devices], dtype=np.float64)                       # [D, 3]
+    lab = label_eqs.sensing_labels(dev[:, None, :], positions[None], velocities[None])       # each [D, N]
+    labels = np.stack([lab[k] for k in store.LABEL_KEYS], axis=-1).astype(np.float32)
+    losses = path_losses(cfg, dev, positions, yaws, sizes)
     r = cfg.radar
-    echoes = np.empty((len(cfg.devices), len(cfg.targets), r.num_chirps, r.num_antennas, r.num_samples),
-                      dtype=np.complex64)
-    for k in range(len(cfg.devices)):
+    D, N = len(cfg.devices), len(cfg.targets)
+    echoes = np.empty((D, N, r.num_chirps, r.num_antennas, r.num_samples), dtype=np.complex64)
+    seen = np.empty((D, N))
+    for k, device in enumerate(cfg.devices):
+        pose = ArrayPose.from_device(device.position, device.lookat, r.boresight)
+        slant, azimuth, pitch, off_boresight = pose.local(positions)
         for n, tgt in enumerate(cfg.targets):
-            echoes[k, n] = synthesize_echo(r, float(lab["slant_range"][k, n]), float(lab["azimuth"][k, n]),
-                                           float(lab["pitch"][k, n]), float(lab["radial_velocity"][k, n]),
-                                           tgt.radar_cross_section, rng)
-    return out, echoes
+            los = positions[n, :2] - dev[k, :2]
+            aspect = float(yaws[n]) - float(np.arctan2(los[1], los[0]))
+            rcs = draw_rcs(aspect_rcs(tgt.radar_cross_section, tgt.aspect_ratio_db, aspect), tgt.swerling,
+                           r.num_chirps, rng)
+            seen[k, n] = float(np.mean(rcs))
+            echoes[k, n] = synthesize_echo(r, float(slant[n]), float(azimuth[n]), float(pitch[n]),
+                                           float(lab["radial_velocity"][k, n]), rcs, rng,
+                                           loss_db=float(losses.loss_db[k, n]),
+                                           off_boresight=float(off_boresight[n]))
+    return FrameSensing(labels, echoes, losses.loss_db.astype(np.float32), losses.building, losses.target,
+                        seen.astype(np.float32))
 
 
 class Generator:
@@ -115,7 +156,8 @@ class Generator:
     # -- generation ---------------------------------------------------------------------------
     def chunk_arrays(self, sequence: int, chunk: int) -> dict[str, np.ndarray]:
         cfg, ds = self.cfg, self.cfg.dataset
-        trajectories = sample_trajectories(cfg, np.random.default_rng([cfg.seed, sequence]))
+        trajectories = sequence_trajectories(cfg, cfg.seed, sequence)
+        condition = sequence_condition(cfg, cfg.seed, sequence)
         start = chunk * ds.chunk_frames
         frames = range(start, min(start + ds.chunk_frames, self.frames))
         D, N, W, H = len(cfg.devices), len(cfg.targets), cfg.camera.width, cfg.camera.height
@@ -128,24 +170,40 @@ class Generator:
             "visible": np.zeros((F, D, N), bool), "bbox": np.full((F, D, N, 4), -1, np.int16),
             "pixels": np.zeros((F, D, N), np.int32),
             "target_position": np.zeros((F, N, 3)), "target_velocity": np.zeros((F, N, 3)),
+            "target_yaw": np.zeros((F, N)), "target_size": np.zeros((F, N, 3)),
+            "variant": np.zeros((F, N), np.int8),
             "labels": np.zeros((F, D, N, 4), np.float32),
+            "path_loss_db": np.zeros((F, D, N), np.float32), "rcs": np.zeros((F, D, N), np.float32),
+            "blocked_building": np.zeros((F, D, N), bool), "blocked_target": np.zeros((F, D, N), bool),
+            "blocked": np.zeros((F, D, N), bool),
+            "condition": np.full(F, CONDITION_KINDS.index(condition.kind), np.int8),
+            "fog_visibility": np.full(F, condition.visibility_m or 0.0),
+            "light_gain": np.full(F, condition.gain or 1.0),
         }
+        variants = np.array([tr.variant for tr in trajectories])
+        sizes = np.array([tr.size for tr in trajectories])
         for i, f in enumerate(frames):
             t = f / ds.fps
             pos = np.array([tr.position(t) for tr in trajectories])
             vel = np.array([tr.velocity(t) for tr in trajectories])
             yaw = np.array([tr.yaw(t) for tr in trajectories])
-            self.scene.set_targets(pos, yaw)
-            views = self.scene.render()
+            self.scene.set_targets(pos, yaw, variants)
+            views = self.scene.render(depth=needs_depth(condition))
+            noise = np.random.default_rng([cfg.seed, sequence, f, 23])
             for k, dev in enumerate(cfg.devices):
                 view = views[dev.id]
-                a["image"][i, k] = view.rgb
+                a["image"][i, k] = apply_condition(view.rgb, condition, cfg.conditions, noise, depth=view.depth,
+                                                   intrinsics=self.scene.intrinsics(dev.id))
                 a["visible"][i, k] = view.visible
                 a["bbox"][i, k] = view.bbox
                 a["pixels"][i, k] = view.pixel_count
-            a["labels"][i], a["echo"][i] = frame_labels_and_echoes(
-                cfg, pos, vel, np.random.default_rng([cfg.seed, sequence, f]))
+            sensed = frame_sensing(cfg, pos, vel, yaw, sizes, np.random.default_rng([cfg.seed, sequence, f]))
+            a["labels"][i], a["echo"][i] = sensed.labels, sensed.echoes
+            a["path_loss_db"][i], a["rcs"][i] = sensed.loss_db, sensed.rcs
+            a["blocked_building"][i], a["blocked_target"][i], a["blocked"][i] = \
+                sensed.building, sensed.target, sensed.blocked
             a["time"][i], a["target_position"][i], a["target_velocity"][i] = t, pos, vel
+            a["target_yaw"][i], a["target_size"][i], a["variant"][i] = yaw, sizes, variants
         return a
 
     def run(self, progress: bool = True) -> dict:
@@ -154,6 +212,8 @@ class Generator:
 
         self._claim_directory()
         todo = self.missing_chunks()
+        if not todo and (self.out / "manifest.json").exists():
+            return store.load_manifest(self.out)  # complete: keep the manifest (and the probes written into it)
         total = self.cfg.dataset.sequences * self.chunks_per_sequence
         if todo:
             log.info("%d of %d chunks to generate in %s", len(todo), total, self.out)
@@ -190,17 +250,35 @@ class Generator:
         import h5py
 
         cfg = self.cfg
-        chunks, visible, frames = [], np.zeros((len(cfg.devices), len(cfg.targets))), 0
+        D, N = len(cfg.devices), len(cfg.targets)
+        chunks, frames = [], 0
+        sums = {key: np.zeros((D, N)) for key in ("visible", "blocked", "blocked_building", "blocked_target")}
+        all_blocked, conditions = 0.0, np.zeros(len(CONDITION_KINDS))
         for s in range(cfg.dataset.sequences):
             for c in range(self.chunks_per_sequence):
                 path = store.chunk_path(self.out, s, c)
                 with h5py.File(path, "r") as f:
                     n = int(f["time"].shape[0])
-                    visible += f["visible"][()].sum(axis=0)
+                    for key, total in sums.items():
+                        total += f[key][()].sum(axis=0)
+                    all_blocked += float(f["blocked"][()].all(axis=1).sum())
+                    if c == 0:
+                        conditions[int(f["condition"][0])] += 1
                 chunks.append({"sequence": s, "chunk": c, "frames": n,
                                "path": str(path.relative_to(self.out)), "sha256": store.sha256_file(path)})
                 frames += n
-        D, N = len(cfg.devices), len(cfg.targets)
+
+        def share(key: str, k: int, n: int | None = None) -> float:
+            total = sums[key]
+            value = total[k].sum() / (max(frames, 1) * N) if n is None else total[k, n] / max(frames, 1)
+            return round(float(value), 4)
+
+        def by_class(key: str, k: int) -> dict[str, float]:
+            return {t.type: share(key, k, n) for n, t in enumerate(cfg.targets)}
+
+        blockage = {d.id: {"blocked": share("blocked", k), "building": share("blocked_building", k),
+                           "target": share("blocked_target", k), "blocked_by_class": by_class("blocked", k),
+                           "visible_by_class": by_class("visible", k)} for k, d in enumerate(cfg.devices)}
         class_counts = {name: sum(1 for t in cfg.targets if t.type == name) * frames * D for name in CLASSES}
         manifest = {
             "format_version": store.FORMAT_VERSION,
@@ -214,8 +292,13 @@ class Generator:
             "counts": {"sequences": cfg.dataset.sequences, "frames": frames, "devices": D, "targets": N,
                        "device_target_samples": frames * D * N},
             "class_balance": class_counts,
-            "visibility": {d.id: {cfg.targets[n].type: round(float(visible[k, n]) / max(frames, 1), 4)
-                                  for n in range(N)} for k, d in enumerate(cfg.devices)},
+            "visibility": {d.id: by_class("visible", k) for k, d in enumerate(cfg.devices)},
+            "blockage": {"per_device": blockage,
+                         "all_devices": round(all_blocked / max(frames * N, 1), 4),
+                         "definition": "share of (frame, target) pairs whose line of sight from the device crosses a "
+                                       "building or another target (sim/blockage.py); visible: the camera sees pixels"},
+            "conditions": {kind: round(float(conditions[i]) / cfg.dataset.sequences, 4)
+                           for i, kind in enumerate(CONDITION_KINDS)},
             "normalization": label_eqs.normalization_spec(cfg.max_distance, cfg.velocity_bound),
             "splits": split_sequences(cfg.dataset.sequences, cfg.dataset.split, cfg.seed),
             "cameras": cameras,

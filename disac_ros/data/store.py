@@ -19,7 +19,20 @@ Datasets of one chunk file (F frames, D devices, N targets, C chirps, A antennas
     pixels           int32   [F, D, N]           segmented pixel count
     target_position  float64 [F, N, 3]           world centre of each target [m]
     target_velocity  float64 [F, N, 3]           world velocity [m/s]
+    target_yaw       float64 [F, N]              heading [rad] about +z from +x
+    target_size      float64 [F, N, 3]           bounding box of the sequence's size variant [m]
+    variant          int8    [F, N]              which size variant of the target the sequence uses
     labels           float32 [F, D, N, 4]        distance, azimuth, pitch, radial velocity (SI, Eqs. 55-58)
+    path_loss_db     float32 [F, D, N]           two-way propagation loss of the radar path [dB]
+    rcs              float32 [F, D, N]           RCS the device's radar saw (aspect + Swerling draw) [m^2]
+    blocked_building bool    [F, D, N]           the radar path crosses a building
+    blocked_target   bool    [F, D, N]           the radar path crosses another target
+    blocked          bool    [F, D, N]           either: the device has no line of sight to the target
+    condition        int8    [F]                 camera condition of the sequence (sim.conditions.CONDITION_KINDS)
+    fog_visibility   float64 [F]                 meteorological visibility of fog [m] (0: no fog)
+    light_gain       float64 [F]                 irradiance gain of low light (1: normal light)
+
+Format version 2 (this layout); version 1 datasets (no blockage, conditions or variants) are refused.
 """
 from __future__ import annotations
 
@@ -31,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 LABEL_KEYS = ("distance", "azimuth", "pitch", "radial_velocity")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def chunk_path(root: Path, sequence: int, chunk: int) -> Path:

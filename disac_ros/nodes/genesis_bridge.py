@@ -12,9 +12,16 @@ the relative names of :mod:`disac_ros.topics` (``/device_1/camera/image_raw`` in
 * ``scene/markers`` (visualization_msgs/MarkerArray, frame ``world``, :func:`disac_ros.ros.markers.scene_markers`):
   devices (pose and viewing direction), obstacles and targets.
 
-Targets follow :func:`disac_ros.sim.motion.sample_trajectories` (uniform linear motion, reflected at the region
-boundary, so a trajectory never ends); a new set is drawn every ``resample_every_s`` of sim time (0: never),
-from ``rng([seed, 10**6 + i])`` so the live sequences are never the dataset's (which use ``rng([seed, i])``).
+Targets follow the dataset's motion model: live sequence i is
+:func:`disac_ros.sim.motion.sequence_trajectories` ``(cfg, seed, LIVE_SEED_OFFSET + i)`` (speeds, drone altitudes
+and size variants drawn per sequence, paths turning and steering clear of the obstacles, reflected at the region's
+edge), so the live sequences are never the dataset's (sequence i there is ``(cfg, seed, i)``). A new set is drawn
+every ``resample_every_s`` of sim time: by default (-1) every dataset sequence duration, so what the graph sees is
+what the model was trained on; 0: never (beyond the dataset duration the targets then go straight on, reflected
+at the region's edge but no longer steering around obstacles). Each frame's labels, echoes and path losses come
+from :func:`disac_ros.data.generate.frame_sensing`, the generator's own per-frame physics, and the scene shows each
+target's drawn size variant, under the sequence's camera condition (clear, fog or low light:
+:func:`disac_ros.sim.conditions.sequence_condition`, the same draw as the dataset's for the same sequence index).
 """
 from __future__ import annotations
 
@@ -46,8 +53,8 @@ PARAMETERS = (
     Param("seed", -1, "seed of the live trajectories and radar noise (-1: the scene's seed)", (-1, 2**32 - 1)),
     Param("num_devices", 0, "use the first N devices of the scene (0: all)", (0, math.inf)),
     Param("backend", "auto", "Genesis backend: auto, cpu or cuda"),
-    Param("resample_every_s", 0.0, "draw new target trajectories every this many sim seconds [s] (0: never)",
-          (0.0, math.inf)),
+    Param("resample_every_s", -1.0, "draw new target trajectories every this many sim seconds [s] (< 0: every "
+          "dataset sequence duration, 0: never)", (-1.0, math.inf)),
 )
 LIVE_SEED_OFFSET = 10**6
 
@@ -64,7 +71,9 @@ class GenesisBridge(Node):
             cfg = cfg.model_copy(update={"devices": list(cfg.devices[:num_devices])})
         self.cfg = cfg
         self.seed = cfg.seed if values["seed"] < 0 else values["seed"]
-        self.resample_every_s = values["resample_every_s"]
+        period = values["resample_every_s"]
+        #: Sim seconds per live sequence (0: one endless sequence).
+        self.resample_every_s = cfg.dataset.duration if period < 0 else period
         self.fps = cfg.dataset.fps
         self.rate_hz = values["rate_hz"] if values["rate_hz"] > 0 else self.fps
         self.frame = 0
@@ -98,37 +107,54 @@ class GenesisBridge(Node):
         # The bridge is the time source: its timer must not wait for the /clock it publishes itself.
         self.timer = self.create_timer(1.0 / self.rate_hz, self.step, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
-    def _targets_at(self, frame: int):
-        from disac_ros.sim.motion import sample_trajectories
+    def trajectories(self, sequence: int):
+        """The targets' trajectories of live sequence ``sequence`` (drawn once, then kept until the next one)."""
+        from disac_ros.sim.motion import sequence_trajectories
 
+        if sequence != self._sequence:
+            period = self.resample_every_s
+            # Turns and obstacle checks cover the live sequence when it is longer than the dataset's.
+            duration = period if period > self.cfg.dataset.duration else None
+            self._trajectories = sequence_trajectories(self.cfg, self.seed, LIVE_SEED_OFFSET + sequence, duration)
+            self._sequence = sequence
+        return self._trajectories
+
+    def _targets_at(self, frame: int):
+        """Positions, velocities [N, 3], yaws [N], the trajectories and the live sequence index of ``frame``."""
         t = frame / self.fps
         period = self.resample_every_s
-        sequence = int(t // period) if period > 0 else 0
-        if sequence != self._sequence:
-            rng = np.random.default_rng([self.seed, LIVE_SEED_OFFSET + sequence])
-            self._trajectories, self._sequence = sample_trajectories(self.cfg, rng), sequence
-        local = t - sequence * period if period > 0 else t
-        trajs = self._trajectories
+        # The frame's sequence and time within it; the epsilon keeps t = k * period in sequence k despite rounding.
+        sequence = int(math.floor(t / period + 1e-9)) if period > 0 else 0
+        local = max(t - sequence * period, 0.0) if period > 0 else t
+        trajs = self.trajectories(sequence)
         return (np.array([tr.position(local) for tr in trajs]), np.array([tr.velocity(local) for tr in trajs]),
-                np.array([tr.yaw(local) for tr in trajs]), sequence)
+                np.array([tr.yaw(local) for tr in trajs]), trajs, sequence)
 
     def step(self) -> None:
         """Render and publish one frame."""
         from disac_ros.config import CLASSES
-        from disac_ros.data.generate import frame_labels_and_echoes
+        from disac_ros.data.generate import frame_sensing
+        from disac_ros.sim.conditions import apply_condition, needs_depth, sequence_condition
 
         t0 = time.monotonic()
         cfg, frame = self.cfg, self.frame
         self.frame += 1
-        positions, velocities, yaws, sequence = self._targets_at(frame)
-        self.scene.set_targets(positions, yaws)
-        views = self.scene.render()
-        labels, echoes = frame_labels_and_echoes(
-            cfg, positions, velocities, np.random.default_rng([self.seed, LIVE_SEED_OFFSET + sequence, frame]))
+        positions, velocities, yaws, trajs, sequence = self._targets_at(frame)
+        sizes = np.array([tr.size for tr in trajs])
+        live = LIVE_SEED_OFFSET + sequence
+        condition = sequence_condition(cfg, self.seed, live)  # the camera condition of the sequence, as generate
+        self.scene.set_targets(positions, yaws, np.array([tr.variant for tr in trajs]))
+        views = self.scene.render(depth=needs_depth(condition))
+        camera_noise = np.random.default_rng([self.seed, live, frame, 23])
+        sensed = frame_sensing(cfg, positions, velocities, yaws, sizes,
+                               np.random.default_rng([self.seed, live, frame]))
+        labels, echoes = sensed.labels, sensed.echoes
         stamp = to_time(frame / self.fps)
         self.clock_pub.publish(ClockMsg(clock=stamp))
         for k, dev in enumerate(cfg.devices):
-            rgb = views[dev.id].rgb
+            view = views[dev.id]
+            rgb = apply_condition(view.rgb, condition, cfg.conditions, camera_noise, depth=view.depth,
+                                  intrinsics=self.intrinsics[dev.id])
             self.image_pubs[dev.id].publish(image_to_msg(rgb, stamp, f"{dev.id}_camera"))
             self.info_pubs[dev.id].publish(camera_info(self.intrinsics[dev.id], rgb.shape[1], rgb.shape[0], stamp,
                                                        f"{dev.id}_camera"))
@@ -144,7 +170,7 @@ class GenesisBridge(Node):
                                          distance=d, azimuth=az, pitch=pitch, radial_velocity=v,
                                          contributing_devices=[]))
         self.truth_pub.publish(states_to_msg(truth, stamp, cfg.devices[0].id))
-        self.marker_pub.publish(scene_markers(cfg, positions, yaws, stamp))
+        self.marker_pub.publish(scene_markers(cfg, positions, yaws, stamp, sizes=sizes))
         took = time.monotonic() - t0
         self._times.append(took)
         self.get_logger().debug(f"frame {frame} (t = {frame / self.fps:.3f} s) rendered and published in "

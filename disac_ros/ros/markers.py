@@ -37,8 +37,13 @@ def marker(ns: int | str, mid: int, kind: int, position, scale, rgba, stamp, tex
     return m
 
 
-def scene_markers(cfg, positions: np.ndarray, yaws: np.ndarray, stamp) -> MarkerArray:
-    """The static scene (devices with viewing direction, obstacles) and the targets' boxes at ``positions``."""
+def scene_markers(cfg, positions: np.ndarray, yaws: np.ndarray, stamp,
+                  sizes: np.ndarray | None = None) -> MarkerArray:
+    """The static scene (devices with viewing direction, obstacles) and the targets' boxes at ``positions``.
+
+    ``sizes`` [N, 3]: each target's box (length, width, height) in its current size variant (``Trajectory.size``);
+    None: the nominal size (``scale`` 1).
+    """
     from disac_ros.sim.motion import target_size
 
     out = MarkerArray()
@@ -66,7 +71,7 @@ def scene_markers(cfg, positions: np.ndarray, yaws: np.ndarray, stamp) -> Marker
             out.markers.append(marker("obstacles", 2 * i + 1, Marker.SPHERE, (x, y, total - radius),
                                       (2 * radius, 2 * radius, 2 * radius), (0.2, 0.45, 0.18, 0.8), stamp))
     for n, tgt in enumerate(cfg.targets):
-        size = target_size(tgt.type, tgt.scale)
+        size = target_size(tgt.type) if sizes is None else np.asarray(sizes[n], dtype=np.float64)
         out.markers.append(marker("targets", n, Marker.CUBE, positions[n], size, (*CLASS_RGB[tgt.type], 0.9),
                                   stamp, yaw=float(yaws[n])))
         out.markers.append(marker("target_labels", n, Marker.TEXT_VIEW_FACING, positions[n] + (0, 0, 1.5),

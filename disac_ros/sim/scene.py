@@ -10,8 +10,11 @@ plus, from Genesis' entity segmentation, which pixels belong to which target. A 
 Models: the car is a one-link URDF of boxes and cylinders written by this module; the dog is Genesis' Unitree
 Go2 with its meshes decimated (23 k faces instead of 400 k: the full meshes make llvmpipe rendering several
 times slower, and the detail is invisible at these resolutions) and posed standing; the drone is the
-Crazyflie cf2x scaled up. Each model is scaled to ``motion.TARGET_SIZE`` x the target's ``scale``, and
-``set_targets`` positions the centre of its bounding box, the label reference point, with +x along the heading.
+Crazyflie cf2x scaled up. Genesis fixes a model's size when the scene is built, so every target has one entity
+per size variant (``motion.TARGET_SIZE`` x each of the target's ``scale`` values); ``set_targets`` places the chosen
+variant of each target, the centre of its bounding box (the label reference point) at the given position with +x
+along the heading, and parks the others below the ground, beyond every camera's far clip (never drawn, never in
+a segmentation). The segmentation maps every variant's entity to its target's index.
 Generated assets are cached under ``$XDG_CACHE_HOME/disac_ros``.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from disac_ros.config import SceneConfig
-from disac_ros.sim.motion import target_size
+from disac_ros.sim.motion import target_size, trunk_radius
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ class CameraFrame:
 
     ``bbox`` rows are (x0, y0, x1, y1) in pixels, inclusive (column/row of the first and last target pixel);
     (-1, -1, -1, -1) for an invisible target. ``mask`` holds the target index of each pixel, -1 elsewhere.
+    ``depth`` (only from ``render(depth=True)``, else None) is the planar depth in metres, the z coordinate of each
+    pixel's surface point in the camera frame (not the distance along the ray: see ``conditions.ray_distance``),
+    and ``inf`` where no geometry is within the far clip (the sky).
     """
 
     rgb: np.ndarray          # [H, W, 3] uint8
@@ -52,6 +58,7 @@ class CameraFrame:
     bbox: np.ndarray         # [N, 4] int
     pixel_count: np.ndarray  # [N] int
     mask: np.ndarray         # [H, W] int8
+    depth: np.ndarray | None = None  # [H, W] float32 [m], inf for the sky
 
 
 def _cache_dir() -> Path:
@@ -200,28 +207,33 @@ class GenesisScene:
             else:
                 radius, _, total = ob.size
                 trunk = total - radius
-                scene.add_entity(gs.morphs.Cylinder(pos=(x, y, trunk / 2), radius=0.12 * radius + 0.05,
+                scene.add_entity(gs.morphs.Cylinder(pos=(x, y, trunk / 2), radius=trunk_radius(radius),
                                                     height=trunk, fixed=True),
                                  material=kin(), surface=gs.surfaces.Rough(color=_TRUNK))
                 scene.add_entity(gs.morphs.Sphere(pos=(x, y, total - radius), radius=radius, fixed=True),
                                  material=kin(), surface=gs.surfaces.Rough(color=_CANOPY))
         log.info("scene: ground %gx%g m, %d obstacles", *w.size, len(cfg.obstacles))
 
-        self._targets = []
+        # Per target, one entity per size variant; each starts parked (out of every view) until placed.
+        self._targets: list[list] = []
         for n, tgt in enumerate(cfg.targets):
-            far_away = (w.size[0] / 2 + 10.0 * (n + 1), w.size[1] / 2 + 10.0, 1.0)  # out of sight until placed
-            surface = None
-            if tgt.type == "car":
-                morph = gs.morphs.URDF(file=str(car_dir / "car.urdf"), scale=tgt.scale, pos=far_away, fixed=True)
-            elif tgt.type == "dog":  # the standing Go2 is 0.694 m long
-                morph = gs.morphs.URDF(file=str(go2 / "urdf" / "go2.urdf"), pos=far_away, fixed=True,
-                                       scale=tgt.scale * target_size("dog")[0] / 0.694)
-            else:  # cf2x is 0.0966 m long (x) across the propeller guards
-                morph = gs.morphs.URDF(file="urdf/drones/cf2x.urdf", pos=far_away, fixed=True,
-                                       scale=tgt.scale * target_size("drone")[0] / 0.0966)
-                surface = gs.surfaces.Default(color=_DRONE)
-            self._targets.append(scene.add_entity(morph, material=kin(), surface=surface))
-            log.info("target %d: %s, %.1f m/s", n, tgt.type, tgt.speed)
+            variants = []
+            for v, scale in enumerate(tgt.scale):
+                parked = tuple(self._parking(n, v))
+                surface = None
+                if tgt.type == "car":
+                    morph = gs.morphs.URDF(file=str(car_dir / "car.urdf"), scale=scale, pos=parked, fixed=True)
+                elif tgt.type == "dog":  # the standing Go2 is 0.694 m long
+                    morph = gs.morphs.URDF(file=str(go2 / "urdf" / "go2.urdf"), pos=parked, fixed=True,
+                                           scale=scale * target_size("dog")[0] / 0.694)
+                else:  # cf2x is 0.0966 m long (x) across the propeller guards
+                    morph = gs.morphs.URDF(file="urdf/drones/cf2x.urdf", pos=parked, fixed=True,
+                                           scale=scale * target_size("drone")[0] / 0.0966)
+                    surface = gs.surfaces.Default(color=_DRONE)
+                variants.append(scene.add_entity(morph, material=kin(), surface=surface))
+            self._targets.append(variants)
+            log.info("target %d: %s, speed %s m/s, size variants %s", n, tgt.type, list(tgt.speed), list(tgt.scale))
+        self._placed: list[int | None] = [None] * len(self._targets)
 
         cam = cfg.camera
         self._cameras = {}
@@ -231,21 +243,23 @@ class GenesisScene:
         scene.build()
         self.scene = scene
 
-        # Pose the dog, then measure each model's bounding-box centre in its own frame (yaw 0).
-        self._offsets = np.zeros((len(self._targets), 3))
-        for n, (tgt, ent) in enumerate(zip(cfg.targets, self._targets, strict=True)):
-            if tgt.type == "dog":
-                names = [j.name for j in ent.joints if j.n_dofs == 1]
-                q = [next(v for k, v in _GO2_STAND.items() if f"_{k}_" in name) for name in names]
-                ent.set_dofs_position(np.array(q), [ent.get_joint(nm).dofs_idx_local[0] for nm in names])
-            base = np.asarray(ent.get_pos().cpu(), dtype=np.float64)
-            aabb = np.asarray(ent.get_vAABB().cpu(), dtype=np.float64)
-            self._offsets[n] = aabb.mean(axis=0) - base
-            log.info("target %d (%s): box %s m", n, tgt.type, np.round(aabb[1] - aabb[0], 2).tolist())
+        # Pose the dogs, then measure each entity's bounding-box centre in its own frame (yaw 0).
+        self._offsets = [np.zeros((len(variants), 3)) for variants in self._targets]
+        for n, (tgt, variants) in enumerate(zip(cfg.targets, self._targets, strict=True)):
+            for v, ent in enumerate(variants):
+                if tgt.type == "dog":
+                    names = [j.name for j in ent.joints if j.n_dofs == 1]
+                    q = [next(val for k, val in _GO2_STAND.items() if f"_{k}_" in name) for name in names]
+                    ent.set_dofs_position(np.array(q), [ent.get_joint(nm).dofs_idx_local[0] for nm in names])
+                base = np.asarray(ent.get_pos().cpu(), dtype=np.float64)
+                aabb = np.asarray(ent.get_vAABB().cpu(), dtype=np.float64)
+                self._offsets[n][v] = aabb.mean(axis=0) - base
+                log.info("target %d (%s) variant %d: box %s m", n, tgt.type, v,
+                         np.round(aabb[1] - aabb[0], 2).tolist())
 
-        # Segmentation index -> target index lookup.
+        # Segmentation index -> target index lookup (every variant's entity maps to its target).
         seg_map = scene.visualizer.segmentation_idx_dict
-        ent_to_target = {ent.idx: n for n, ent in enumerate(self._targets)}
+        ent_to_target = {ent.idx: n for n, variants in enumerate(self._targets) for ent in variants}
         self._seg_lut = np.full(max(seg_map) + 1, -1, dtype=np.int8)
         for seg_idx, key in seg_map.items():
             if key in ent_to_target:
@@ -255,19 +269,37 @@ class GenesisScene:
                  time.monotonic() - t0, len(cfg.devices), cam.width, cam.height, len(self._targets))
 
     # -- targets ------------------------------------------------------------------------------------
-    def set_targets(self, positions: np.ndarray, yaws: np.ndarray) -> None:
-        """Place the targets: bounding-box centres ``positions`` [N, 3] (m) and headings ``yaws`` [N] (rad)."""
-        positions = np.asarray(positions, dtype=np.float64).reshape(len(self._targets), 3)
-        yaws = np.asarray(yaws, dtype=np.float64).reshape(len(self._targets))
+    def _parking(self, target: int, variant: int) -> np.ndarray:
+        """Where an unused entity waits: below the ground plane, beyond every camera's far clip."""
+        return np.array([5.0 * target, 5.0 * variant, -(self.cfg.camera.far + 50.0)])
+
+    def set_targets(self, positions: np.ndarray, yaws: np.ndarray, variants: np.ndarray | None = None) -> None:
+        """Place the targets: bounding-box centres ``positions`` [N, 3] (m) and headings ``yaws`` [N] (rad).
+
+        ``variants`` [N]: the size variant (index into the target's ``scale``) to show, e.g. ``Trajectory.variant``;
+        None: variant 0 of every target. The target's other variants are parked out of every view.
+        """
+        N = len(self._targets)
+        positions = np.asarray(positions, dtype=np.float64).reshape(N, 3)
+        yaws = np.asarray(yaws, dtype=np.float64).reshape(N)
+        variants = np.zeros(N, dtype=np.int64) if variants is None else np.asarray(variants).reshape(N)
         quats = _quat_yaw(yaws)
-        for n, ent in enumerate(self._targets):
-            ent.set_quat(quats[n])
-            ent.set_pos(positions[n] - _rot_z(yaws[n]) @ self._offsets[n])
+        for n, entities in enumerate(self._targets):
+            v = int(variants[n])
+            if not 0 <= v < len(entities):
+                raise ValueError(f"set_targets: target {n} has {len(entities)} size variants, got variant {v}")
+            previous = self._placed[n]
+            if previous is not None and previous != v:
+                entities[previous].set_pos(self._parking(n, previous))
+            entities[v].set_quat(quats[n])
+            entities[v].set_pos(positions[n] - _rot_z(yaws[n]) @ self._offsets[n][v])
+            self._placed[n] = v
         self._dirty = True
 
     def target_centers(self) -> np.ndarray:
-        """World centre [N, 3] of each target's axis-aligned bounding box (the label reference point)."""
-        return np.stack([np.asarray(e.get_vAABB().cpu(), dtype=np.float64).mean(axis=0) for e in self._targets])
+        """World centre [N, 3] of each target's placed variant's axis-aligned bounding box (the label reference)."""
+        return np.stack([np.asarray(variants[v or 0].get_vAABB().cpu(), dtype=np.float64).mean(axis=0)
+                         for variants, v in zip(self._targets, self._placed, strict=True)])
 
     # -- cameras ------------------------------------------------------------------------------------
     def intrinsics(self, device_id: str) -> np.ndarray:
@@ -278,20 +310,30 @@ class GenesisScene:
         """World-to-camera transform (4x4, OpenCV axes: x right, y down, z forward)."""
         return np.asarray(self._cameras[device_id].extrinsics, dtype=np.float64)
 
-    def render(self) -> dict[str, CameraFrame]:
-        """Render every device's RGB image and target segmentation for the current target poses."""
+    def render(self, depth: bool = False) -> dict[str, CameraFrame]:
+        """Render every device's RGB image and target segmentation for the current target poses.
+
+        With ``depth`` also each view's planar depth (``CameraFrame.depth``; read from the same rasterisation
+        pass, so the image is unchanged). Genesis' rasteriser reports the far clip distance (149.99 m for
+        ``far`` 150) where nothing was drawn; like its ``render_pointcloud``, depths from ``far * (1 - 1e-3)``
+        on are taken for the sky and set to ``inf``.
+        """
         n = len(self._targets)
         frames = {}
         for dev_id, cam in self._cameras.items():
-            rgb, _, seg, _ = cam.render(rgb=True, segmentation=True, force_render=self._dirty)
+            rgb, z, seg, _ = cam.render(rgb=True, depth=depth, segmentation=True, force_render=self._dirty)
             self._dirty = False
+            if depth:
+                z = np.array(z, dtype=np.float32)
+                z[z >= cam.far * (1.0 - 1e-3)] = np.inf
             mask = self._seg_lut[np.asarray(seg)]
             counts = np.bincount(mask.ravel().astype(np.int64) + 1, minlength=n + 1)[1:]
             bbox = np.full((n, 4), -1, dtype=np.int64)
             for t in np.flatnonzero(counts):
                 ys, xs = np.nonzero(mask == t)
                 bbox[t] = xs.min(), ys.min(), xs.max(), ys.max()
-            frames[dev_id] = CameraFrame(np.ascontiguousarray(rgb, dtype=np.uint8), counts > 0, bbox, counts, mask)
+            frames[dev_id] = CameraFrame(np.ascontiguousarray(rgb, dtype=np.uint8), counts > 0, bbox, counts, mask,
+                                         z if depth else None)
         return frames
 
     def close(self) -> None:

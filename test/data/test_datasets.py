@@ -32,3 +32,15 @@ def test_torch_datasets(cfg, dataset):
     x = multi[0]
     assert x["image"].shape[0] == len(cfg.devices) and x["devices"][0] == 1
     assert x["link_distance"][0] == 0
+
+
+def test_samples_say_whether_their_radar_path_was_blocked(dataset):
+    import h5py
+
+    ds = DeviceTargetDataset(dataset, "train", devices=["device_1"])
+    flags = [bool(ds[i]["blocked"]) for i in range(len(ds))]
+    stored = []
+    for (s, c, i), k, n in ds.index:
+        with h5py.File(store.chunk_path(dataset, s, c)) as f:
+            stored.append(bool(f["blocked"][i, k, n]))
+    assert flags == stored

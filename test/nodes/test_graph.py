@@ -23,6 +23,7 @@ from procs import DISAC, start, stop
 # EGL/llvmpipe renderer in this process (smoke_data): importing it afterwards crashes (SIGSEGV in triton's loader),
 # which the smoke_run fixture's training would do when this module runs alone.
 import disac_ros.inference  # noqa: F401
+from disac_ros.config import load_scene
 from disac_ros.topics import CLOCK, ECHO, IMAGE, RX, SCENE_MARKERS, TARGET_MARKERS, TARGETS, TX, absolute, device_topic
 
 pytestmark = pytest.mark.slow
@@ -134,7 +135,9 @@ def test_targets_follow_the_sim_clock(graph):
     assert list(graph.targets[-1][1].targets[0].contributing_devices) == DEVICES
     # RViz: the scene (3 devices, obstacles, 3 targets) and the estimates next to the ground truth, in `world`
     graph.spin_until(lambda: len(graph.markers) == 2, 30, "/scene/markers and /targets/markers")
-    for topic, expected in (("/scene/markers", {"devices": 3, "targets": 3, "obstacles": 11}),
+    scene = load_scene(preset="smoke")
+    obstacles = sum(1 if ob.type == "building" else 2 for ob in scene.obstacles)  # a tree: trunk and canopy
+    for topic, expected in (("/scene/markers", {"devices": 3, "targets": 3, "obstacles": obstacles}),
                             ("/targets/markers", {"estimates": 3, "truth": 3, "errors": 3})):
         markers = graph.markers[topic].markers
         assert {m.header.frame_id for m in markers} == {"world"}
@@ -199,7 +202,10 @@ def test_channel_fills_the_link_and_its_snr_can_change_at_run_time(graph):
 
     graph.spin_until(lambda: len(graph.rx) >= 3, 60, "codes on /device_1/semantic/rx")
     msg = graph.rx[-1][1]
-    assert msg.snr_db == pytest.approx(20.0) and msg.distance_m == pytest.approx(30.8, abs=0.1)  # config/scene.yaml
+    from disac_ros.models.link import link_distances
+
+    distance = link_distances(load_scene(preset="smoke"), "device_0", ["device_1"])["device_1"]  # config/scene.yaml
+    assert msg.snr_db == pytest.approx(20.0) and msg.distance_m == pytest.approx(distance, abs=0.1)
     assert msg.payload_bytes == 4 * 8 * 4 and msg.length == 4 and msg.dim == 8
     client = graph.node.create_client(SetParameters, "/channel/set_parameters")
     graph.spin_until(lambda: client.service_is_ready(), 30, "the channel's parameter service")

@@ -1,23 +1,23 @@
-"""disac_ros.sim.scene: the Genesis multi-view scene (slow: builds and renders it)."""
+"""disac_ros.sim.scene: the Genesis multi-view scene with its size variants (slow: builds and renders it)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+NOMINAL = np.array([1, 1, 1])  # the scale-1 variant of each target in the smoke (= default) layout
+
 
 @pytest.fixture(scope="module")
-def scene(cfg):
-    pytest.importorskip("genesis")
-    from disac_ros.sim.scene import GenesisScene
-
-    sc = GenesisScene(cfg, backend="cpu")
-    yield sc
-    sc.close()
+def scene(cfg, smoke_scene):
+    """The session's smoke scene (``cfg`` is the same smoke preset)."""
+    assert [t.scale for t in cfg.targets] == [t.scale for t in smoke_scene.cfg.targets]
+    assert all(t.scale[1] == 1.0 for t in cfg.targets)
+    return smoke_scene
 
 
 def _open_positions(cfg):
-    """Car at the region centre, dog and drone elsewhere in the open."""
-    return np.array([[0.0, 0.0, 0.75], [-3.0, 4.0, 0.275], [3.0, -3.0, cfg.targets[2].altitude]])
+    """Car south-west of the centre, in the open for every device; dog and drone elsewhere in the open."""
+    return np.array([[-3.0, -2.0, 0.75], [-5.0, 0.5, 0.275], [5.0, -2.5, 5.0]])
 
 
 def _project(scene, device_id, p):
@@ -29,7 +29,7 @@ def _project(scene, device_id, p):
 @pytest.mark.slow
 def test_render_shapes_and_projection(cfg, scene):
     pos = _open_positions(cfg)
-    scene.set_targets(pos, np.array([0.3, 1.0, -2.0]))
+    scene.set_targets(pos, np.array([0.3, 1.0, -2.0]), NOMINAL)
     np.testing.assert_allclose(scene.target_centers(), pos, atol=0.05)
     frames = scene.render()
     assert list(frames) == [d.id for d in cfg.devices]
@@ -57,7 +57,7 @@ def test_occluded_behind_building(cfg, scene):
     pos = _open_positions(cfg)
     pos[0, :2] = b + ray * (max(building.size[:2]) / 2 + 2.6)  # the car right behind it, seen from device_1
     yaws = np.array([np.arctan2(ray[1], ray[0]), 0.0, 0.0])    # lengthwise along the line of sight
-    scene.set_targets(pos, yaws)
+    scene.set_targets(pos, yaws, NOMINAL)
     frames = scene.render()
     assert not frames[dev.id].visible[0] and (frames[dev.id].bbox[0] == -1).all()
     assert frames[dev.id].pixel_count[0] == 0
@@ -67,13 +67,77 @@ def test_occluded_behind_building(cfg, scene):
 @pytest.mark.slow
 def test_render_follows_targets(cfg, scene):
     pos = _open_positions(cfg)
-    scene.set_targets(pos, np.zeros(3))
+    scene.set_targets(pos, np.zeros(3), NOMINAL)
     first = scene.render()
     again = scene.render()
     pos[0, 0] += 2.0
-    scene.set_targets(pos, np.zeros(3))
+    scene.set_targets(pos, np.zeros(3), NOMINAL)
     moved = scene.render()
     for dev in cfg.devices:
         np.testing.assert_array_equal(first[dev.id].rgb, again[dev.id].rgb)   # deterministic
         assert np.abs(moved[dev.id].rgb.astype(int) - first[dev.id].rgb).sum() > 0
         assert not np.array_equal(moved[dev.id].bbox[0], first[dev.id].bbox[0])
+
+
+@pytest.mark.slow
+def test_render_depth_on_request(smoke_cfg, smoke_scene):
+    """``render(depth=True)`` gives each view's planar depth: finite and positive on the targets, about the camera-frame
+    z of their centres, ``inf`` only off geometry (the sky); ``render()`` leaves it out and draws the same image."""
+    from disac_ros.sim.motion import target_size
+
+    cfg, scene = smoke_cfg, smoke_scene
+    pos = np.array([[0.0, 0.0, 0.75], [-3.0, 4.0, 0.275], [3.0, -3.0, 3.5]])
+    scene.set_targets(pos, np.array([0.3, 1.0, -2.0]))
+    with_depth, plain = scene.render(depth=True), scene.render()
+    centres, checked = scene.target_centers(), 0
+    for dev in cfg.devices:
+        f = with_depth[dev.id]
+        assert plain[dev.id].depth is None
+        np.testing.assert_array_equal(f.rgb, plain[dev.id].rgb)
+        assert f.depth.shape == (cfg.camera.height, cfg.camera.width) and f.depth.dtype == np.float32
+        assert (f.depth > 0).all() and not np.isnan(f.depth).any()
+        assert (f.mask[np.isinf(f.depth)] == -1).all()           # no target pixel is "sky"
+        for n in np.flatnonzero(f.pixel_count >= 5):  # a silhouette pixel may take its depth from the background
+            d = f.depth[f.mask == n]
+            assert np.isfinite(d).all(), (dev.id, n)
+            z = (scene.extrinsics(dev.id) @ np.append(centres[n], 1.0))[2]   # camera-frame z of the centre
+            half = 0.5 * np.linalg.norm(target_size(cfg.targets[n].type, np.max(cfg.targets[n].scale)))
+            assert abs(np.median(d) - z) < half, (dev.id, n, np.median(d), z)   # the surface is within the box
+            checked += 1
+    assert checked >= 2                                                       # the car in at least two views
+    assert any(np.isinf(with_depth[d.id].depth).any() for d in cfg.devices)   # the sky is seen, as inf
+
+
+@pytest.mark.slow
+def test_variants_render_the_chosen_size(cfg, scene):
+    """Each variant renders at its own size, maps to its target in the segmentation, and the parked ones are unseen."""
+    from disac_ros.sim.motion import target_size
+
+    pos = _open_positions(cfg)
+    pixels = []
+    for v in range(3):
+        sizes = np.stack([target_size(t.type, t.scale[v]) for t in cfg.targets])
+        p = pos.copy()
+        p[:2, 2] = sizes[:2, 2] / 2                               # ground targets on the ground
+        scene.set_targets(p, np.zeros(3), np.full(3, v))
+        np.testing.assert_allclose(scene.target_centers(), p, atol=0.06)
+        frames = scene.render()
+        assert all(frames[d.id].visible[0] for d in cfg.devices), v
+        if v == 2:                                  # the small ones at their largest (64 px: a few pixels each)
+            assert all(any(frames[d.id].visible[n] for d in cfg.devices) for n in (1, 2))
+        for f in frames.values():
+            np.testing.assert_array_equal(f.pixel_count, [(f.mask == n).sum() for n in range(3)])
+            assert set(np.unique(f.mask)) <= {-1, 0, 1, 2}
+        pixels.append(np.array([frames[d.id].pixel_count[0] for d in cfg.devices]))
+    # The car's variants (0.85, 1.0, 1.15): its image area grows about with the scale squared.
+    assert (pixels[0] < pixels[1]).all() and (pixels[1] < pixels[2]).all()
+    assert pixels[2].sum() > 1.4 * pixels[0].sum()
+    # Every target's placed variant inside a building: no device sees any pixel of any target, so none of the
+    # parked variants is in any view.
+    hidden = np.array([[3.0, 3.0, 0.64], [-7.5, 6.0, 0.3], [3.0, 3.0, 3.0]])
+    assert cfg.obstacles[0].position == (3.0, 3.0) and cfg.obstacles[1].position == (-7.5, 6.0)
+    scene.set_targets(hidden, np.zeros(3), np.zeros(3, int))
+    for dev_id, f in scene.render().items():
+        assert not f.visible.any() and (f.mask == -1).all(), dev_id
+    with pytest.raises(ValueError, match="variant 3"):
+        scene.set_targets(pos, np.zeros(3), np.array([0, 3, 0]))

@@ -1,0 +1,183 @@
+"""Probes that show how hard a generated world is before anything is trained (``disac inspect``).
+
+* **(a) Classical radar, per device.** The frozen classical baseline (:func:`disac_ros.sim.estimators.
+  classical_estimates`: matched filter with interpolated range, FFT beamforming in the array frame, Doppler FFT,
+  a fixed detection threshold and a stated output when nothing is detected) on every test sample of each device:
+  RMSE of distance, azimuth, pitch and radial velocity (SI) on line-of-sight samples and on blocked ones (the path
+  crosses a building or another target), and the detection rate. The ratio blocked / line of sight says how much a
+  device loses behind obstacles.
+* **(b) One device's radar level classifies the class?** A Gaussian classifier (quadratic discriminant) on the
+  classical estimate's RCS [dB] and range, fit on the train split of each device, scored on its test split.
+* **(c) Speed alone classifies the class?** A histogram Bayes classifier on the true speed of the target, fit on
+  the train split, scored on the test split (height is left out: a radar measures it through pitch and range, so
+  it is a fair cue).
+
+Both classifiers are a few lines of NumPy (scikit-learn is not in the pinned environment).
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from disac_ros.data import store
+from disac_ros.sim.estimators import classical_estimates
+from disac_ros.sim.radar import ArrayPose
+
+PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
+
+
+def _split_arrays(root: Path, manifest: dict, split: str, device: int) -> dict[str, np.ndarray]:
+    """Echoes, labels, blockage and true speed of one device's samples of ``split`` (frame-major, target-minor)."""
+    reader = store.ChunkReader(root)
+    wanted = set(manifest["splits"][split])
+    parts: dict[str, list] = {"echo": [], "labels": [], "blocked": [], "speed": [], "class_id": [], "sequence": []}
+    classes = np.array([t["class_id"] for t in manifest["targets"]])
+    for c in manifest["chunks"]:
+        if c["sequence"] not in wanted:
+            continue
+        f = reader.file(c["sequence"], c["chunk"])
+        F, N = f["labels"].shape[0], f["labels"].shape[2]
+        parts["echo"].append(f["echo"][:, device].reshape(F * N, *f["echo"].shape[3:]))
+        parts["labels"].append(f["labels"][:, device].reshape(F * N, 4))
+        parts["blocked"].append(f["blocked"][:, device].reshape(F * N))
+        parts["speed"].append(np.linalg.norm(f["target_velocity"][()][..., :2], axis=-1).reshape(F * N))
+        parts["class_id"].append(np.tile(classes, F))
+        parts["sequence"].append(np.full(F * N, c["sequence"]))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _wrap(angle: np.ndarray) -> np.ndarray:
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
+def regression_errors(estimates: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
+    """Errors [M, 4] of the classical estimates against SI labels [M, 4] (angles wrapped to (-pi, pi])."""
+    err = np.stack([estimates[k] for k in store.LABEL_KEYS], axis=-1) - labels
+    err[:, 1] = _wrap(err[:, 1])
+    return err
+
+
+def rmse_table(err: np.ndarray, mask: np.ndarray) -> dict[str, float | int]:
+    """RMSE per parameter over the samples of ``mask`` and their count."""
+    out: dict[str, float | int] = {"samples": int(mask.sum())}
+    for j, key in enumerate(store.LABEL_KEYS):
+        out[key] = float(np.sqrt(np.mean(err[mask, j] ** 2))) if mask.any() else math.nan
+    return out
+
+
+class GaussianClassifier:
+    """Quadratic discriminant analysis: one Gaussian per class (mean, covariance), equal priors."""
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> GaussianClassifier:
+        x = np.asarray(x, float).reshape(len(y), -1)
+        self.classes = np.unique(y)
+        self.params = []
+        for c in self.classes:
+            xc = x[y == c]
+            cov = np.atleast_2d(np.cov(xc, rowvar=False)) + 1e-6 * np.eye(x.shape[1])
+            self.params.append((xc.mean(axis=0), np.linalg.inv(cov), np.linalg.slogdet(cov)[1]))
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, float).reshape(len(x), -1)
+        scores = [-0.5 * (np.einsum("ni,ij,nj->n", x - m, inv, x - m) + logdet) for m, inv, logdet in self.params]
+        return self.classes[np.argmax(np.stack(scores, axis=1), axis=1)]
+
+
+class HistogramClassifier:
+    """Bayes classifier on one feature from class-conditional histograms (shared bins, add-one smoothing)."""
+
+    def __init__(self, bins: int = 24):
+        self.bins = bins
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> HistogramClassifier:
+        self.edges = np.linspace(np.min(x), np.max(x) + 1e-9, self.bins + 1)
+        self.classes = np.unique(y)
+        self.density = np.stack([np.histogram(x[y == c], self.edges)[0] + 1.0 for c in self.classes])
+        self.density /= self.density.sum(axis=1, keepdims=True)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        idx = np.clip(np.searchsorted(self.edges, x, side="right") - 1, 0, self.bins - 1)
+        return self.classes[np.argmax(self.density[:, idx], axis=0)]
+
+
+def level_features(estimates, floor: float) -> np.ndarray:
+    """(RCS estimate [dB], slant range [m]) [M, 2]; an undetected target reads as an RCS of ``floor`` dB."""
+    return np.stack([np.nan_to_num(estimates["rcs_db"], nan=floor), estimates["slant_range"]], axis=1)
+
+
+def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
+    """Probes (a)-(c) of the dataset at ``root`` (see the module docstring); JSON-serialisable."""
+    root = Path(root)
+    manifest = manifest or store.load_manifest(root)
+    cfg = store.scene_config(manifest)
+    region = np.array([*cfg.world.region_center, 0.0])
+    out: dict = {"classical": {}, "level_class_probe": {}, "definitions": {
+        "classical": "frozen classical baseline (sim/estimators.py) on the test split; blocked = the path crosses a "
+                     "building or another target; RMSE in SI units (distance m horizontal, angles rad, velocity m/s)",
+        "level_class_probe": "QDA on (estimated RCS dB, estimated range), fit on train, scored on test, per device",
+        "speed_class_probe": "histogram Bayes on the true speed, fit on train, scored on test (all devices' samples)",
+    }}
+    speed: dict[str, list] = {"train": [], "test": [], "y_train": [], "y_test": []}
+    for k, device in enumerate(cfg.devices):
+        pose = ArrayPose.from_device(device.position, device.lookat, cfg.radar.boresight)
+        per_split = {}
+        for split in ("train", "test"):
+            arrays = _split_arrays(root, manifest, split, k)
+            arrays["estimates"] = classical_estimates(arrays["echo"], cfg.radar, pose, region)
+            per_split[split] = arrays
+        test = per_split["test"]
+        err = regression_errors(test["estimates"], test["labels"])
+        blocked = test["blocked"].astype(bool)
+        los, hidden = rmse_table(err, ~blocked), rmse_table(err, blocked)
+        out["classical"][device.id] = {
+            "line_of_sight": los, "blocked": hidden, "all": rmse_table(err, np.ones_like(blocked)),
+            "blocked_over_los": {key: hidden[key] / los[key] if los[key] else math.nan for key in store.LABEL_KEYS},
+            "detection_rate": {"line_of_sight": float(test["estimates"]["detected"][~blocked].mean())
+                               if (~blocked).any() else math.nan,
+                               "blocked": float(test["estimates"]["detected"][blocked].mean())
+                               if blocked.any() else math.nan}}
+
+        tr = per_split["train"]
+        floor = float(np.nanmin(tr["estimates"]["rcs_db"], initial=0.0)) - 10.0
+        pred = GaussianClassifier().fit(level_features(tr["estimates"], floor), tr["class_id"]).predict(
+            level_features(test["estimates"], floor))
+        out["level_class_probe"][device.id] = float(np.mean(pred == test["class_id"]))
+        for split, a in per_split.items():
+            speed[split].append(a["speed"])
+            speed[f"y_{split}"].append(a["class_id"])
+    x_tr, y_tr = np.concatenate(speed["train"]), np.concatenate(speed["y_train"])
+    x_te, y_te = np.concatenate(speed["test"]), np.concatenate(speed["y_test"])
+    out["speed_class_probe"] = float(np.mean(HistogramClassifier().fit(x_tr, y_tr).predict(x_te) == y_te))
+    out["test_samples_per_device"] = int(len(y_te) // len(cfg.devices))
+    out["test_sequences"] = len(manifest["splits"]["test"])
+    return out
+
+
+def format_probes(probes: dict) -> str:
+    """The probes as the plain-text table ``disac inspect`` prints."""
+    lines = [f"probes on the test split ({probes['test_sequences']} sequences, {probes['test_samples_per_device']} "
+             "samples per device):",
+             f"{'device':<10} {'subset':<14} {'n':>5} {'det %':>6} {'dist m':>8} {'az deg':>8} {'pitch deg':>9} "
+             f"{'vel m/s':>8}"]
+    def num(value) -> float:  # NaN is stored as null (strict JSON)
+        return math.nan if value is None else float(value)
+
+    for device, entry in probes["classical"].items():
+        for subset in ("line_of_sight", "blocked"):
+            row = {k: num(v) for k, v in entry[subset].items()}
+            row["samples"] = int(row["samples"])
+            det = num(entry["detection_rate"][subset])
+            lines.append(f"{device:<10} {subset:<14} {row['samples']:>5} {100 * det:6.1f} {row['distance']:8.2f} "
+                         f"{math.degrees(row['azimuth']):8.2f} {math.degrees(row['pitch']):9.2f} "
+                         f"{row['radial_velocity']:8.2f}")
+        ratio = entry["blocked_over_los"]
+        lines.append(f"{'':<10} {'blocked / LoS':<14} {'':>5} {'':>6} " + " ".join(
+            f"{num(ratio[k]):{w}.1f}" for k, w in zip(store.LABEL_KEYS, (8, 8, 9, 8), strict=True)))
+    lines.append("one-device class probe on echo level and range (QDA): " + ", ".join(
+        f"{d} {100 * v:.1f} %" for d, v in probes["level_class_probe"].items()))
+    lines.append(f"class probe on true speed alone (histogram Bayes): {100 * probes['speed_class_probe']:.1f} %")
+    return "\n".join(lines)
