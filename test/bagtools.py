@@ -102,3 +102,40 @@ def build_eval_bag(path: Path, with_estimates: bool = True) -> Path:
             for t, states in arrays:
                 writer.write("/targets", int((t + 0.05) * 1e9), serialize_message(targets_msg(t, states)))
     return path
+
+
+# ---------------------------------------------------------------------------------------------------- MCAP files
+
+
+def string_cdr(text: str) -> bytes:
+    """A ``std_msgs/msg/String`` in CDR (little endian), without rclpy."""
+    import struct
+
+    data = text.encode() + b"\0"
+    return b"\0\1\0\0" + struct.pack("<I", len(data)) + data
+
+
+def mcap_file(folder: Path) -> Path:
+    """The one MCAP file of a bag or of a ``.partial`` folder (``BAG.partial/BAG_0/BAG_0.mcap``)."""
+    files = sorted(Path(folder).rglob("*.mcap"))
+    assert len(files) == 1, files
+    return files[0]
+
+
+def recover_messages(source) -> tuple[list, Exception | None]:
+    """The messages of an MCAP file (path, bytes or stream) read front to back with foxglove's reader, CRCs checked,
+    up to the first error (a file without footer ends in one), as ``[(topic, log_time, data)]``, and that error."""
+    import io
+
+    from mcap.reader import NonSeekingReader
+
+    if isinstance(source, (str, Path)):
+        source = Path(source).read_bytes()
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    out: list = []
+    try:
+        for _, channel, message in NonSeekingReader(stream, validate_crcs=True).iter_messages(log_time_order=False):
+            out.append((channel.topic, message.log_time, bytes(message.data)))
+    except Exception as exc:  # noqa: BLE001  (EndOfFile, struct.error, CRCValidationError...: the torn end)
+        return out, exc
+    return out, None

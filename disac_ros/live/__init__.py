@@ -5,9 +5,13 @@
 * :mod:`~disac_ros.live.window` - :class:`CollaboratorWindow`: the center's frames held until every live
   collaborator's codes of that stamp arrived or ``window_s`` passed.
 * :mod:`~disac_ros.live.drops` - why an input is dropped (:class:`Dropped`, :data:`DROP_REASONS`), the mapping of
-  conversion errors to reasons, and the throttled per-reason log (:class:`DropLog`).
+  conversion errors to reasons, the throttled per-reason log (:class:`DropLog`) and :func:`guarded`, which keeps an
+  unanticipated exception in a callback from ending the node.
+* :mod:`~disac_ros.live.checks` - the checks of what a node receives (stamps, labelled arrays, durations, code
+  layouts) and publishes (finite target states and arrays).
 * :mod:`~disac_ros.live.timing` - the stages of Eq. (14), per-stage times and ``T_exe``.
-* :mod:`~disac_ros.live.params` - :class:`Param`, one row of a node's parameter table.
+* :mod:`~disac_ros.live.params` - :class:`Param`, one row of a node's parameter table, and the checks of a value
+  (:meth:`Param.validate`) and of a change (:func:`validate_changes`).
 
 The link model of the channel node is :mod:`disac_ros.models.link`; stamps are :mod:`disac_ros.stamps`; topic
 names are :mod:`disac_ros.topics`.

@@ -1,17 +1,22 @@
 """Dropped inputs: why (:data:`DROP_REASONS`), from which conversion error, and a log throttled per reason.
 
 A node never stops for a bad input: it raises or maps the error to a reason, counts it in a :class:`DropLog` and
-logs it at most once per ``period_s`` per reason.
+logs it at most once per ``period_s`` per reason. Every callback of a node is :func:`guarded`: an exception nobody
+anticipated is counted and logged as a drop too, and the node keeps spinning.
 """
 from __future__ import annotations
 
+import functools
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Callable
 
-#: Reasons an input is dropped; each is counted and logged (throttled) by the nodes.
+#: Reasons an input is dropped; each is counted and logged (throttled) by the nodes. ``nonfinite_output``: what a
+#: node computed from a valid input is not all finite (an estimate, a code after the channel, a link budget), so
+#: it is not published.
 DROP_REASONS = ("encoding", "size", "nan", "unknown_device", "unknown_target", "stale", "out_of_order",
-                "duplicate", "overflow", "late", "invalid")
+                "duplicate", "overflow", "late", "invalid", "nonfinite_output")
 
 
 class Dropped(ValueError):
@@ -61,3 +66,25 @@ class DropLog:
 
     def summary(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())) or "none"
+
+
+def guarded(callback: Callable) -> Callable:
+    """Decorate a node's callback method: no exception it raises ends the node.
+
+    A :class:`Dropped` counts under its reason; any other exception (one the callback did not anticipate) counts
+    as ``invalid``, logged (throttled) through ``self.drops`` with its type, message and where it was raised.
+    ``KeyboardInterrupt`` and ``SystemExit`` (not ``Exception``) still stop the process.
+    """
+    @functools.wraps(callback)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return callback(self, *args, **kwargs)
+        except Dropped as exc:
+            self.drops.warn(exc.reason, f"{callback.__name__}: {exc}")
+        except Exception as exc:
+            frames = traceback.extract_tb(exc.__traceback__)
+            where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+            self.drops.warn("invalid", f"{callback.__name__}: unexpected {type(exc).__name__}: {exc}{where}")
+        return None
+
+    return wrapper

@@ -32,6 +32,10 @@ BANDWIDTH_HZ = 1e3
 POWER_W = 1.0
 #: Time variations of a link's reference SNR (:func:`snr_at`).
 SNR_PROFILES = ("constant", "sine")
+#: Reference SNRs [dB] a live link may be configured with (:func:`check_link`), the sine schedule's whole swing
+#: included: at -50 dB the noise is 10^5 times the code's power (nothing of the code is left; training used
+#: 0..25 dB), at 100 dB it is 10^-10 of it (below float32 resolution: lossless in all but name).
+SNR_RANGE_DB = (-50.0, 100.0)
 
 
 # --- geometry and gain ---------------------------------------------------------------------------------------
@@ -53,7 +57,16 @@ def path_gain(distance_m: float, reference_distance_m: float = 1.0, exponent: fl
     """Power gain H_k = (d_ref / d)^alpha of a link of length ``distance_m``; alpha = 0 gives H = 1 (pure AWGN)."""
     if not (distance_m > 0 and reference_distance_m > 0 and exponent >= 0):
         raise ValueError("path_gain needs distance_m > 0, reference_distance_m > 0 and exponent >= 0")
-    return float((reference_distance_m / distance_m) ** exponent)
+    if not all(math.isfinite(v) for v in (distance_m, reference_distance_m, exponent)):
+        raise ValueError(f"path_gain needs finite values, got {distance_m}, {reference_distance_m}, {exponent}")
+    try:
+        gain = float((reference_distance_m / distance_m) ** exponent)
+    except OverflowError:
+        gain = math.inf
+    if not (math.isfinite(gain) and gain > 0):
+        raise ValueError(f"path gain ({reference_distance_m:g} / {distance_m:g})^{exponent:g} is outside the float "
+                         f"range")
+    return gain
 
 
 # --- SNR -----------------------------------------------------------------------------------------------------
@@ -81,17 +94,36 @@ def received_snr_db(snr_ref_db: float, gain: float) -> float:
 
 
 def noise_power(power_w: float, snr_ref_db: float) -> float:
-    """N_0 [W] that makes ``P / N_0`` equal the reference SNR (the SNR at H = 1)."""
-    return float(power_w / 10.0 ** (snr_ref_db / 10.0))
+    """N_0 [W] that makes ``P / N_0`` equal the reference SNR (the SNR at H = 1).
+
+    Raises ``ValueError`` when N_0 is not a positive finite float (an SNR of thousands of dB).
+    """
+    try:
+        noise = float(power_w / 10.0 ** (snr_ref_db / 10.0))
+    except (OverflowError, ZeroDivisionError):
+        noise = math.nan
+    if not (math.isfinite(noise) and noise > 0):
+        raise ValueError(f"noise power of P = {power_w:g} W at {snr_ref_db:g} dB is outside the float range")
+    return noise
 
 
 def check_link(snr_db: float, profile: str = "constant", amplitude_db: float = 0.0, period_s: float = 10.0,
                bandwidth_hz: float = BANDWIDTH_HZ, power_w: float = POWER_W) -> None:
-    """Raise ``ValueError`` naming the first invalid link parameter (what a node checks before using them)."""
+    """Raise ``ValueError`` naming the first invalid link parameter (what a node checks before using them).
+
+    The reference SNR, and for the sine profile its whole swing ``snr_db +- |amplitude_db|``, must stay in
+    :data:`SNR_RANGE_DB`; the period, bandwidth and power must be finite and > 0.
+    """
     snr_at(0.0, snr_db, profile, amplitude_db, period_s)
     for name, value in (("snr_amplitude_db", amplitude_db), ("snr_period_s", period_s)):
         if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}")
+    low, high = SNR_RANGE_DB
+    if not low <= snr_db <= high:
+        raise ValueError(f"snr_db must be in [{low:g}, {high:g}] dB, got {snr_db:g}")
+    if profile == "sine" and not low <= snr_db - abs(amplitude_db) <= snr_db + abs(amplitude_db) <= high:
+        raise ValueError(f"snr_amplitude_db: the sine profile swings {snr_db:g} +- {abs(amplitude_db):g} dB, outside "
+                         f"[{low:g}, {high:g}] dB")
     for name, value in (("bandwidth_hz", bandwidth_hz), ("power_w", power_w)):
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be finite and > 0, got {value}")
@@ -103,7 +135,10 @@ def link_rate(bandwidth_hz: float, power_w: float, gain: float, noise_power_w: f
     """Eq. 9, Shannon rate of link k in bit/s: ``V_k = B_k log2(1 + P_k H_k / N_0)``."""
     if bandwidth_hz <= 0 or power_w < 0 or gain < 0 or noise_power_w <= 0:
         raise ValueError("link_rate needs bandwidth_hz > 0, power_w >= 0, gain >= 0 and noise_power > 0")
-    return bandwidth_hz * math.log2(1.0 + power_w * gain / noise_power_w)
+    snr = power_w * gain / noise_power_w
+    if snr < 1e-8:  # log2(1 + x) loses x below float resolution; log1p keeps it (the rate of a very weak link)
+        return bandwidth_hz * math.log1p(snr) / math.log(2.0)
+    return bandwidth_hz * math.log2(1.0 + snr)
 
 
 def transmission_delay(payload_bits: float, rate: float) -> float:
@@ -130,17 +165,19 @@ def link_budget(payload: int, snr_ref_db: float, gain: float = 1.0, bandwidth_hz
     """Bytes, received SNR, N_0, Shannon rate (Eq. 9) and delay (Eq. 10) of ``payload`` bytes over one link.
 
     ``snr_ref_db`` is the SNR at H = 1 (see the module docstring); with ``gain`` 1, the paper's AWGN link, it is
-    the link's SNR.
+    the link's SNR. A link so weak that its rate underflows to 0 bit/s has ``delay_s`` = inf (it never delivers);
+    a caller that publishes the budget checks it is finite. Raises ``ValueError`` for a non-finite SNR or gain, a
+    negative payload or a noise power outside the float range.
     """
-    if not (math.isfinite(snr_ref_db) and payload >= 0 and gain > 0):
-        raise ValueError(f"link_budget needs a finite SNR, payload >= 0 and gain > 0, got {snr_ref_db}, {payload}, "
-                         f"{gain}")
+    if not (math.isfinite(snr_ref_db) and payload >= 0 and math.isfinite(gain) and gain > 0):
+        raise ValueError(f"link_budget needs a finite SNR, payload >= 0 and a finite gain > 0, got {snr_ref_db}, "
+                         f"{payload}, {gain}")
     noise = noise_power(power_w, snr_ref_db)
     rate = link_rate(bandwidth_hz, power_w, gain, noise)
     bits = 8 * int(payload)
+    delay = transmission_delay(bits, rate) if rate > 0 else math.inf
     return {"payload_bytes": float(payload), "payload_bits": float(bits), "snr_db": received_snr_db(snr_ref_db, gain),
-            "gain": float(gain), "noise_power_w": noise, "rate_bps": float(rate),
-            "delay_s": float(transmission_delay(bits, rate))}
+            "gain": float(gain), "noise_power_w": noise, "rate_bps": float(rate), "delay_s": float(delay)}
 
 
 # --- Eq. (8) on NumPy codes ----------------------------------------------------------------------------------
@@ -152,11 +189,15 @@ def transmit_codes(codes: np.ndarray, snr_db: float, gain: float = 1.0, lossless
     ``codes`` [B, L_se, d_se] float32; ``snr_db`` is the *received* SNR (noise scaled to the measured power of
     ``sqrt(H) c``, :class:`disac_ros.models.lstn.AWGNChannel`). The receiver knows H (from the distance) and
     divides by it, so the decoder sees ``e + n'`` at that SNR for any H, exactly as in training (H = 1).
-    ``generator``: a ``torch.Generator`` for reproducible noise (default: torch's global RNG).
+    ``generator``: a ``torch.Generator`` for reproducible noise (default: torch's global RNG). At an extreme
+    SNR (hundreds of dB below 0) the noise overflows float32 and the result holds inf: a caller that publishes it
+    checks it is finite.
     """
     codes = np.asarray(codes, dtype=np.float32)
     if codes.ndim != 3 or not np.isfinite(codes).all():
         raise ValueError(f"codes must be a finite float32 [B, L_se, d_se] array, got {list(codes.shape)}")
+    if not (math.isfinite(snr_db) and math.isfinite(gain) and gain > 0):
+        raise ValueError(f"transmit_codes needs a finite SNR and a finite gain > 0, got {snr_db}, {gain}")
     c = modulate(torch.from_numpy(codes))
     channel = AWGNChannel(gain=math.sqrt(gain), lossless=lossless, equalize=True).eval()
     if generator is not None:  # AWGNChannel draws from the global RNG; fork it around the call for a seeded link

@@ -8,8 +8,13 @@ They convert messages (:mod:`disac_ros.ros`) and call :mod:`disac_ros.inference`
 
 What the nodes share:
 
-* :mod:`~disac_ros.nodes.params` - ``declare_all``: a node's parameter table declared with descriptors;
+* :mod:`~disac_ros.nodes.params` - ``declare_all``: a node's parameter table declared with descriptors, every value
+  checked at start and on every ``ros2 param set`` (a refused one answers with the reason);
 * :mod:`~disac_ros.nodes.sensors` - ``DeviceSensors``: one device's image and echoes, subscribed and paired;
 * :mod:`~disac_ros.nodes.loading` - the scene config and trained run a node starts from, torch threads;
 * :mod:`~disac_ros.nodes.spin` - ``spin`` (the process around a node) and ``ConfigError``.
+
+Nothing a publisher sends ends a node: every callback checks what it receives (:mod:`disac_ros.live.checks`) and
+is :func:`disac_ros.live.drops.guarded`, so a wrong input, or an exception nobody anticipated, is counted and logged
+(throttled) and dropped; nothing non-finite is published (``nonfinite_output``).
 """

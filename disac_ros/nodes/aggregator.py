@@ -12,6 +12,11 @@ Timings of Eq. (14) per frame and device k: t_ft and t_se from ``<k>/semantic/ti
 over the frame's N codes) from ``<k>/link/stats``, t_sd (the decoder of k) and t_fa (TRAM + heads) measured here;
 T_exe = max over contributing k. Logged per frame at debug level, summarised at info level every
 ``summary_period_s``.
+
+Every input is checked before it is used (:mod:`disac_ros.live.checks`) and counted and dropped when wrong: codes
+(device, stamp, layout, shape, finite values, link SNR and distance), timings and link statistics (labels, a
+finite sim-time ``stamp_s``, durations, target id), ground truth (stamp, finite states). An estimate that is not
+all finite is never published (``nonfinite_output``). Every callback is :func:`disac_ros.live.drops.guarded`.
 """
 from __future__ import annotations
 
@@ -26,8 +31,9 @@ from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
 from disac_ros.inference import Received
-from disac_ros.live.drops import DropLog, Dropped, classify_error
-from disac_ros.live.params import NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
+from disac_ros.live.checks import code_layout, duration, finite_stamp, finite_states, header_stamp, labelled
+from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
+from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
 from disac_ros.msg import SemanticCode, TargetStateArray
@@ -35,10 +41,10 @@ from disac_ros.nodes.loading import load_run, load_scene_config
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, spin
-from disac_ros.ros.convert import msg_to_code, ns_to_time, read_labeled_array, states_to_msg
+from disac_ros.ros.convert import msg_to_code, ns_to_time, states_to_msg
 from disac_ros.ros.markers import estimate_markers
 from disac_ros.ros.qos import RELIABLE_QOS
-from disac_ros.stamps import NS, stamp_of
+from disac_ros.stamps import NS
 from disac_ros.topics import GROUND_TRUTH, LINK_STATS, RX, TARGET_MARKERS, TARGETS, TIMING, device_topic
 
 PARAMETERS = (
@@ -46,15 +52,14 @@ PARAMETERS = (
     Param("center", "", "aggregation center device (empty: the run's center)"),
     Param("devices", STRING_ARRAY, "collaborators to expect (unset: every other device of the run; ['']: none)"),
     Param("window_s", 0.5, "longest wait for collaborators after the center's frame is complete [wall s]",
-          (0.0, math.inf)),
-    Param("stale_after_s", 2.0, "drop inputs this much older than the newest [sim s] (> 0)", (0.0, math.inf)),
-    Param("dead_after_s", 3.0, "a collaborator silent this long is no longer waited for [wall s] (> 0)",
-          (0.0, math.inf)),
-    Param("max_pending", 8, "frames / stamps buffered", (1, math.inf)),
+          (0.0, 60.0)),
+    Param("stale_after_s", 2.0, "drop inputs this much older than the newest [sim s]", (1e-3, MAX_AGE_S)),
+    Param("dead_after_s", 3.0, "a collaborator silent this long is no longer waited for [wall s]", (1e-3, MAX_AGE_S)),
+    Param("max_pending", 8, "frames / stamps buffered", (1, MAX_PENDING)),
     scene_config("the center's position places the markers"),
     PRESET,
     NUM_THREADS,
-    Param("summary_period_s", 10.0, "period of the info summary [wall s] (> 0)", (0.0, math.inf)),
+    Param("summary_period_s", 10.0, "period of the info summary [wall s]", (0.1, 3600.0)),
 )
 _HISTORY = 32  # stamps of side information (timings, link stats, ground truth) kept per device
 
@@ -140,33 +145,59 @@ class Aggregator(Node):
             return self.drops.warn(exc.reason, str(exc))
         self._aggregate(ready)
 
+    @guarded
     def on_code(self, device_id: str, msg) -> None:
         if msg.device_id != device_id:
             return self.drops.warn("unknown_device", f"code from {msg.device_id!r} on {device_id}'s rx")
         try:
+            stamp = header_stamp(msg)
+            code_layout(msg.length, msg.dim, len(msg.symbols), msg.dtype, msg.payload_bytes)
             code = msg_to_code(msg, self.system.code_shape)
-            ready = self.window.add_code(device_id, stamp_of(msg), msg.target_id, code, msg.snr_db, msg.distance_m)
+            ready = self.window.add_code(device_id, stamp, msg.target_id, code, msg.snr_db, msg.distance_m)
         except Dropped as exc:
-            return self.drops.warn(exc.reason, str(exc))
+            return self.drops.warn(exc.reason, f"code of {device_id}: {exc}")
         except ValueError as exc:
             return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         self._aggregate(ready)
 
+    @staticmethod
+    def _fields(msg, required: tuple[str, ...]) -> dict[str, float]:
+        """The labelled fields of a Float64MultiArray (:func:`disac_ros.live.checks.labelled`)."""
+        return labelled(msg.layout.dim[0].label if msg.layout.dim else "", msg.data, required)
+
+    @guarded
     def on_timing(self, device_id: str, msg) -> None:
-        v = read_labeled_array(msg)
-        if "stamp_s" in v:
-            _remember(self._timing[device_id], round(v["stamp_s"] * NS),
-                      (v.get("feature_extraction_s", math.nan), v.get("encoding_s", math.nan)))
+        try:
+            v = self._fields(msg, ("stamp_s",))
+            key = finite_stamp(v["stamp_s"])
+            times = tuple(duration(v.get(f, math.nan), f) for f in ("feature_extraction_s", "encoding_s"))
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"timing of {device_id}: {exc}")
+        _remember(self._timing[device_id], key, times)
 
+    @guarded
     def on_stats(self, device_id: str, msg) -> None:
-        v = read_labeled_array(msg)
-        if "stamp_s" in v and math.isfinite(v.get("delay_s", math.nan)):
-            key = round(v["stamp_s"] * NS)
-            _remember(self._t_com[device_id], key, self._t_com[device_id].get(key, 0.0) + v["delay_s"])
+        try:
+            v = self._fields(msg, ("stamp_s", "delay_s"))
+            key = finite_stamp(v["stamp_s"])
+            delay = duration(v["delay_s"], "delay_s", maximum=math.inf, missing_ok=False)
+            target = v.get("target_id", 0.0)
+            if not (target.is_integer() and 0 <= target < self.num_targets):
+                raise Dropped("unknown_target", f"target id {target:g} outside 0..{self.num_targets - 1}")
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"link statistics of {device_id}: {exc}")
+        _remember(self._t_com[device_id], key, self._t_com[device_id].get(key, 0.0) + delay)
 
+    @guarded
     def on_truth(self, msg) -> None:
-        _remember(self._truth, stamp_of(msg), msg)
+        try:
+            stamp = header_stamp(msg)
+            finite_states(msg.targets, reason="nan", what="ground truth")
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"ground truth: {exc}")
+        _remember(self._truth, stamp, msg)
 
+    @guarded
     def poll(self) -> None:
         self._aggregate(self.window.poll())
 
@@ -176,8 +207,16 @@ class Aggregator(Node):
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
                 states = self.system.aggregate(r.frame.image, r.frame.echoes, received)
+                finite_states(states)  # nothing non-finite is published
+            except Dropped as exc:
+                self.drops.warn(exc.reason, f"frame {r.frame.stamp / NS:.3f} s: {exc}")
+                continue
             except ValueError as exc:
                 self.drops.warn(classify_error(str(exc)), f"frame {r.frame.stamp / NS:.3f} s: {exc}")
+                continue
+            except Exception as exc:  # one frame the model fails on must not lose the frames after it
+                self.drops.warn("invalid", f"frame {r.frame.stamp / NS:.3f} s: unexpected {type(exc).__name__}: "
+                                           f"{exc}")
                 continue
             stamp = ns_to_time(r.frame.stamp)
             self.targets_pub.publish(states_to_msg(states, stamp, self.center))
@@ -216,6 +255,7 @@ class Aggregator(Node):
                                 f"{1e3 * r.waited_s:.0f} ms{', window expired' if r.timed_out else ''}); "
                                 f"Eq. 14 [ms] {parts}; T_exe {1e3 * t_exe:.1f} ms ({slowest})")
 
+    @guarded
     def summary(self) -> None:
         elapsed = time.monotonic() - self._last_summary
         frames = self.published - self._published_at_summary

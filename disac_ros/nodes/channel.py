@@ -14,27 +14,33 @@ the link's received SNR is ``snr(t) + 10 log10 H_k``; exponent 0 (the default) i
 H = 1, where every link has the configured SNR. The receiver knows H_k and equalises, so the decoder sees the code
 plus noise at the link's SNR, as in training. Eq. (9) uses ``P / N_0 = 10^(snr(t)/10)``, ``bandwidth_hz`` and
 ``power_w``. The writable parameters of :data:`PARAMETERS` (SNR, its profile, bandwidth, power, ``lossless``) can be
-changed at run time (``ros2 param set``), checked with :func:`disac_ros.models.link.check_link`.
+changed at run time (``ros2 param set``), checked with :func:`disac_ros.models.link.check_link` (a refused value
+answers with the reason, the link keeps its settings).
+
+Nothing a publisher sends ends the channel: a code from another device, with an insane stamp, a bad layout
+(:func:`disac_ros.live.checks.code_layout`: empty, odd, too large, a count that does not match, an unknown dtype
+or payload) or non-finite values is counted and dropped; so is a code whose link budget or received values are
+not all finite (``nonfinite_output``: an extreme link, never published).
 """
 from __future__ import annotations
 
-import math
 import zlib
 from collections import defaultdict
 
 import numpy as np
 import torch
-from rcl_interfaces.msg import SetParametersResult
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from std_msgs.msg import Float64MultiArray
 
-from disac_ros.live.drops import DropLog, classify_error
-from disac_ros.live.params import NUM_THREADS, PRESET, STRING_ARRAY, Param, scene_config
+from disac_ros.live.checks import code_layout, finite_array, header_stamp
+from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
+from disac_ros.live.params import NUM_THREADS, PRESET, STRING_ARRAY, Param, one_of, scene_config
 from disac_ros.models.link import (
     BANDWIDTH_HZ,
     POWER_W,
     SNR_PROFILES,
+    SNR_RANGE_DB,
     check_link,
     link_budget,
     link_distances,
@@ -56,16 +62,17 @@ PARAMETERS = (
     Param("devices", STRING_ARRAY,
           "collaborators whose links to simulate (unset: every device but the center; ['']: none)"),
     Param("center", "", "aggregation center (empty: the scene's first device)"),
-    Param("snr_db", 20.0, "link SNR at the reference distance [dB]", (-100.0, 100.0), read_only=False),
-    Param("snr_profile", "constant", f"time variation of the SNR: {' | '.join(SNR_PROFILES)}", read_only=False),
-    Param("snr_amplitude_db", 0.0, "sine profile: amplitude [dB]", (-100.0, 100.0), read_only=False),
-    Param("snr_period_s", 10.0, "sine profile: period [sim s] (> 0)", (0.0, math.inf), read_only=False),
-    Param("bandwidth_hz", BANDWIDTH_HZ, "bandwidth B_k per link, Eq. (9) [Hz] (> 0)", (0.0, math.inf),
-          read_only=False),
-    Param("power_w", POWER_W, "transmit power P_k, Eq. (9) [W] (> 0)", (0.0, math.inf), read_only=False),
+    Param("snr_db", 20.0, "link SNR at the reference distance [dB]", SNR_RANGE_DB, read_only=False),
+    Param("snr_profile", "constant", f"time variation of the SNR: {' | '.join(SNR_PROFILES)}", read_only=False,
+          check=one_of(SNR_PROFILES)),
+    Param("snr_amplitude_db", 0.0, "sine profile: amplitude [dB] (snr_db +- amplitude within the snr_db range)",
+          (-75.0, 75.0), read_only=False),
+    Param("snr_period_s", 10.0, "sine profile: period [sim s]", (0.01, 1e6), read_only=False),
+    Param("bandwidth_hz", BANDWIDTH_HZ, "bandwidth B_k per link, Eq. (9) [Hz]", (1.0, 1e12), read_only=False),
+    Param("power_w", POWER_W, "transmit power P_k, Eq. (9) [W]", (1e-12, 1e6), read_only=False),
     Param("path_loss_exponent", 0.0, "H_k = (reference_distance_m / d_k)^exponent; 0: pure AWGN (H = 1)",
           (0.0, 10.0)),
-    Param("reference_distance_m", 1.0, "distance at which the link SNR equals snr_db [m] (> 0)", (0.0, math.inf)),
+    Param("reference_distance_m", 1.0, "distance at which the link SNR equals snr_db [m]", (1e-3, 1e6)),
     Param("lossless", False, "pass codes unchanged (the w/o SC loss baseline)", read_only=False),
     Param("seed", 0, "seed of the channel noise (with the device, stamp and target)", (0, 2**32 - 1)),
     NUM_THREADS,
@@ -83,7 +90,8 @@ def check_runtime(values: dict) -> None:
 class Channel(Node):
     def __init__(self, **kwargs):
         super().__init__("channel", **kwargs)
-        values = declare_all(self, PARAMETERS)
+        self.drops = DropLog(logger=self.get_logger())
+        values = declare_all(self, PARAMETERS, check=check_runtime, on_change=self._on_parameters)
         self.link = {name: values[name] for name in RUNTIME}
         self.seed = values["seed"]
         cfg = load_scene_config(values["scene_config"], values["preset"])
@@ -94,7 +102,6 @@ class Channel(Node):
         if self.center in self.devices:
             raise ConfigError(f"{self.center} is the center; it has no link to itself")
         try:
-            check_runtime(self.link)
             self.distance = link_distances(cfg, self.center, self.devices)
             self.gain = {k: path_gain(d, values["reference_distance_m"], values["path_loss_exponent"])
                          for k, d in self.distance.items()}
@@ -109,8 +116,6 @@ class Channel(Node):
         for k in self.devices:
             self.create_subscription(SemanticCode, device_topic(k, TX), lambda msg, k=k: self.on_code(k, msg),
                                      RELIABLE_QOS)
-        self.add_on_set_parameters_callback(self._on_parameters)
-        self.drops = DropLog(logger=self.get_logger())
         self._stats: dict[str, list[dict]] = defaultdict(list)
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))
         links = ", ".join(f"{k}: {self.distance[k]:.1f} m, H {self.gain[k]:.3g}" for k in self.devices)
@@ -118,35 +123,44 @@ class Channel(Node):
                                f"({self.link['snr_profile']}), B {self.link['bandwidth_hz']:g} Hz, "
                                f"P {self.link['power_w']:g} W")
 
-    def _on_parameters(self, params):
-        """``ros2 param set /channel snr_db 5.0`` (and the other :data:`RUNTIME` parameters) take effect at once."""
-        new = {**self.link, **{p.name: p.value for p in params if p.name in self.link}}
-        try:
-            check_runtime(new)
-        except ValueError as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        self.link = new
-        return SetParametersResult(successful=True)
+    def _on_parameters(self, values: dict) -> None:
+        """``ros2 param set /channel snr_db 5.0`` (and the other :data:`RUNTIME` parameters) take effect at once.
 
+        Called by :func:`declare_all` after the change passed the table and :func:`check_runtime`.
+        """
+        self.link = {name: values[name] for name in RUNTIME}
+
+    @guarded
     def on_code(self, device_id: str, msg) -> None:
         if msg.device_id != device_id:
             return self.drops.warn("unknown_device", f"code from {msg.device_id!r} on {device_id}'s link")
         try:
+            header_stamp(msg)
+            payload = code_layout(msg.length, msg.dim, len(msg.symbols), msg.dtype, msg.payload_bytes)
             code = msg_to_code(msg)
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"code of {device_id}: {exc}")
         except ValueError as exc:
             return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         link = self.link
         t = to_seconds(msg.header.stamp)
-        snr_ref = snr_at(t, link["snr_db"], link["snr_profile"], link["snr_amplitude_db"], link["snr_period_s"])
         gain = self.gain[device_id]
-        stats = link_budget(msg.payload_bytes or code.size * 4, snr_ref, gain, link["bandwidth_hz"], link["power_w"])
         # The noise of a code depends on (seed, device, stamp, target) only, so a replayed bag gets the same noise.
         key = f"{self.seed}/{device_id}/{msg.header.stamp.sec}/{msg.header.stamp.nanosec}/{msg.target_id}"
         generator = torch.Generator().manual_seed(zlib.crc32(key.encode()))
-        received = transmit_codes(code[None], stats["snr_db"], gain, link["lossless"], generator=generator)[0]
+        try:
+            snr_ref = snr_at(t, link["snr_db"], link["snr_profile"], link["snr_amplitude_db"], link["snr_period_s"])
+            stats = link_budget(payload, snr_ref, gain, link["bandwidth_hz"], link["power_w"])
+            finite_array(np.array(list(stats.values())), f"link budget of {device_id} at {snr_ref:g} dB")
+            received = transmit_codes(code[None], stats["snr_db"], gain, link["lossless"], generator=generator)[0]
+            finite_array(received, f"code of {device_id} after the channel at {stats['snr_db']:g} dB")
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, str(exc))
+        except ValueError as exc:
+            return self.drops.warn("invalid", f"code of {device_id} at t={t:.3f} s: {exc}")
         out = code_to_msg(received, device_id, msg.target_id, msg.header.stamp, msg.header.frame_id,
                           snr_db=stats["snr_db"], distance_m=self.distance[device_id])
-        out.dtype, out.payload_bytes = msg.dtype, msg.payload_bytes or out.payload_bytes
+        out.dtype, out.payload_bytes = msg.dtype, payload
         stats.update(stamp_s=t, target_id=float(msg.target_id), distance_m=self.distance[device_id])
         # Statistics first: the aggregator may aggregate as soon as the last code of a frame arrives.
         self.stats_pubs[device_id].publish(labeled_array(LINK_STATS_FIELDS, stats))
@@ -155,6 +169,7 @@ class Channel(Node):
         self.get_logger().debug(f"{device_id} t={t:.3f} s target {msg.target_id}: SNR {stats['snr_db']:.1f} dB, "
                                 f"{stats['rate_bps']:.0f} bit/s, t_com {1e3 * stats['delay_s']:.1f} ms")
 
+    @guarded
     def summary(self) -> None:
         parts = []
         for k, rows in self._stats.items():

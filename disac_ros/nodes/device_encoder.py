@@ -8,20 +8,22 @@ same stamp (:class:`disac_ros.live.pairing.FrameAssembler`), encodes them with
 SNR and distance NaN: the channel fills them) and ``semantic/timing`` (Float64MultiArray
 ``stamp_s, feature_extraction_s, encoding_s``: t_ft and t_se of Eq. 14).
 
-Malformed inputs (image encoding or size, NaN echoes, an echo of another device or target, stale, duplicate or
-out-of-order stamps) are logged, throttled per reason, and dropped; the node keeps running.
+Malformed inputs (image encoding or size, NaN echoes, an echo of another device or target, an insane, stale,
+duplicate or out-of-order stamp) are logged, throttled per reason, and dropped; so are codes that come out of the
+encoder not all finite (``nonfinite_output``: never published). Every callback is
+:func:`disac_ros.live.drops.guarded`: the node keeps running whatever it receives.
 """
 from __future__ import annotations
 
-import math
 import time
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from std_msgs.msg import Float64MultiArray
 
-from disac_ros.live.drops import DropLog, classify_error
-from disac_ros.live.params import NUM_THREADS, RUN, Param
+from disac_ros.live.checks import finite_array
+from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
+from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
 from disac_ros.live.timing import StageTimes, module_timer
 from disac_ros.msg import SemanticCode
 from disac_ros.nodes.loading import load_run
@@ -36,9 +38,9 @@ from disac_ros.topics import TIMING, TX
 PARAMETERS = (
     Param("device_id", "", "this device's id in the scene and the run (e.g. device_1)"),
     RUN,
-    Param("stale_after_s", 2.0, "drop inputs stamped this long before the clock / newest input [sim s] (> 0)",
-          (0.0, math.inf)),
-    Param("max_pending", 8, "incomplete stamps kept while pairing", (1, math.inf)),
+    Param("stale_after_s", 2.0, "drop inputs stamped this long before the clock / newest input [sim s]",
+          (1e-3, MAX_AGE_S)),
+    Param("max_pending", 8, "incomplete stamps kept while pairing", (1, MAX_PENDING)),
     NUM_THREADS,
 )
 
@@ -85,6 +87,12 @@ class DeviceEncoder(Node):
     def encode(self, frame) -> None:
         try:
             codes = self.system.encode(self.device_id, frame.image, frame.echoes)
+            expected = (self.num_targets, *self.system.code_shape)
+            if tuple(codes.shape) != expected:
+                raise Dropped("size", f"the encoder gave codes {list(codes.shape)}, expected {list(expected)}")
+            finite_array(codes, "codes")  # nothing non-finite is published
+        except Dropped as exc:
+            return self.drops.warn(exc.reason, f"frame {frame.stamp / NS:.3f} s: {exc}")
         except ValueError as exc:
             return self.drops.warn(classify_error(str(exc)), f"frame {frame.stamp / NS:.3f} s: {exc}")
         stamp = ns_to_time(frame.stamp)
@@ -97,6 +105,7 @@ class DeviceEncoder(Node):
         self.get_logger().debug(f"frame {frame.stamp / NS:.3f} s encoded: t_ft {1e3 * t_ft:.1f} ms, "
                                 f"t_se {1e3 * t_se:.2f} ms")
 
+    @guarded
     def summary(self) -> None:
         elapsed = time.monotonic() - self._last_summary
         frames = self.encoded - self._encoded_at_summary

@@ -36,7 +36,7 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
-from disac_ros.live.params import PRESET, Param, scene_config
+from disac_ros.live.params import PRESET, Param, one_of, scene_config
 from disac_ros.msg import RadarEcho, TargetStateArray
 from disac_ros.nodes.loading import load_scene_config
 from disac_ros.nodes.params import declare_all
@@ -49,12 +49,12 @@ from disac_ros.topics import CAMERA_INFO, CLOCK, ECHO, GROUND_TRUTH, IMAGE, SCEN
 PARAMETERS = (
     scene_config("the scene `disac generate` reads"),
     PRESET,
-    Param("rate_hz", 0.0, "frames published per wall-clock second [Hz] (0: the scene's fps)", (0.0, math.inf)),
+    Param("rate_hz", 0.0, "frames published per wall-clock second [Hz] (0: the scene's fps)", (0.0, 1000.0)),
     Param("seed", -1, "seed of the live trajectories and radar noise (-1: the scene's seed)", (-1, 2**32 - 1)),
-    Param("num_devices", 0, "use the first N devices of the scene (0: all)", (0, math.inf)),
-    Param("backend", "auto", "Genesis backend: auto, cpu or cuda"),
+    Param("num_devices", 0, "use the first N devices of the scene (0: all)", (0, 256)),
+    Param("backend", "auto", "Genesis backend: auto, cpu or cuda", check=one_of(("auto", "cpu", "cuda"))),
     Param("resample_every_s", -1.0, "draw new target trajectories every this many sim seconds [s] (< 0: every "
-          "dataset sequence duration, 0: never)", (-1.0, math.inf)),
+          "dataset sequence duration, 0: never)", (-1.0, 1e6)),
 )
 LIVE_SEED_OFFSET = 10**6
 

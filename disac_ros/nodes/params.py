@@ -1,19 +1,29 @@
-"""Declaring a node's parameter table (:class:`disac_ros.live.params.Param` rows) in one loop, with descriptors.
+"""Declaring a node's parameter table (:class:`disac_ros.live.params.Param` rows) and checking every value it gets.
+
+The table is declared in one loop, with descriptors, and every value is checked at start and on every
+``ros2 param set``.
 
 Each row becomes a ``ParameterDescriptor`` with its description, ``read_only`` flag and range
 (``floating_point_range`` for floats, ``integer_range`` for ints; an infinite bound is the type's limit), so
-``ros2 param describe`` shows the table.
+``ros2 param describe`` shows the table and rclpy itself refuses a read-only change, a value of another type or one
+outside the range. :func:`declare_all` adds one set-parameters callback driven by the same table
+(:func:`disac_ros.live.params.validate_changes`): it refuses, with the reason ``ros2 param set`` prints, anything
+rclpy lets through (an infinite float of a half-open range, a row's own ``check``, the node's joint ``check``).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.exceptions import InvalidParameterValueException, ParameterUninitializedException
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import (
+    InvalidParameterTypeException,
+    InvalidParameterValueException,
+    ParameterUninitializedException,
+)
 from rclpy.parameter import Parameter
 
-from disac_ros.live.params import NoDefault, Param
+from disac_ros.live.params import NoDefault, Param, validate_changes
 from disac_ros.nodes.spin import ConfigError
 
 _TYPES = {"string_array": Parameter.Type.STRING_ARRAY}
@@ -36,21 +46,52 @@ def descriptor(param: Param) -> ParameterDescriptor:
     return out
 
 
-def declare_all(node, table: Iterable[Param]) -> dict[str, object]:
+def _plain(value):
+    """A parameter value as the table's types have it (rclpy gives arrays as ``array.array`` or lists)."""
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def declare_all(node, table: Iterable[Param], check: Callable[[dict], None] | None = None,
+                on_change: Callable[[dict], None] | None = None) -> dict[str, object]:
     """Declare every parameter of ``table`` on ``node``; returns name -> value (``None`` for an unset typed one).
 
-    Values come from the params file and ``-p`` overrides where given, else the table's defaults; one outside its
-    range is a :class:`ConfigError`.
+    Values come from the params file and ``-p`` overrides where given, else the table's defaults. Every value is
+    checked (:meth:`Param.validate`: type, finite, range, the row's check), then ``check(values)`` (the node's
+    joint check, raising ``ValueError``); a refused value is a :class:`ConfigError` at start. The same checks
+    run on every later change (a set-parameters callback): a refused change answers ``successful: false`` with the
+    reason; an accepted one calls ``on_change(values)`` with every value after it, then updates the returned dict in
+    place. A check or ``on_change`` that raises anything else refuses the change too (its message is the reason):
+    the callback never raises into rclpy.
     """
-    values = {}
+    table = tuple(table)
+    values: dict[str, object] = {}
     for param in table:
         default = _TYPES[param.default.type] if isinstance(param.default, NoDefault) else param.default
         try:
             node.declare_parameter(param.name, default, descriptor(param))
-        except InvalidParameterValueException as exc:
+        except (InvalidParameterValueException, InvalidParameterTypeException) as exc:
             raise ConfigError(str(exc)) from exc
         try:
-            values[param.name] = node.get_parameter(param.name).value
+            values[param.name] = _plain(node.get_parameter(param.name).value)
         except ParameterUninitializedException:  # declared by type only and not set
             values[param.name] = None
+    try:
+        for param in table:
+            param.validate(values[param.name])
+        if check is not None:
+            check(dict(values))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+
+    def on_set(params: list[Parameter]) -> SetParametersResult:
+        try:
+            new = validate_changes(table, values, {p.name: _plain(p.value) for p in params}, check)
+            if on_change is not None:
+                on_change(dict(new))
+        except Exception as exc:  # any refusal is a reason, never an exception inside rclpy
+            return SetParametersResult(successful=False, reason=str(exc) or type(exc).__name__)
+        values.update(new)
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(on_set)
     return values

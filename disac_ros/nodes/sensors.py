@@ -6,12 +6,12 @@ from collections.abc import Callable
 import numpy as np
 from sensor_msgs.msg import Image
 
-from disac_ros.live.drops import DropLog, Dropped, classify_error
+from disac_ros.live.checks import header_stamp
+from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.pairing import FrameAssembler
 from disac_ros.msg import RadarEcho
 from disac_ros.ros.convert import msg_to_echo, msg_to_image
 from disac_ros.ros.qos import SENSOR_QOS, sensor_qos
-from disac_ros.stamps import stamp_of
 from disac_ros.topics import ECHO, IMAGE, device_topic
 
 
@@ -29,7 +29,8 @@ class DeviceSensors:
 
     ``namespace``: where the topics are relative to the node: empty for a node in the device's own namespace (an
     encoder), the device id for a node outside it (the aggregator). Calls ``on_frame(frame)`` with every complete
-    frame; a malformed, stale or foreign input is counted and logged in ``drops`` and dropped. ``image_shape`` /
+    frame; a malformed (encoding, size, NaN, an insane stamp), stale or foreign input is counted and logged in
+    ``drops`` and dropped, and no exception from ``on_frame`` ends the node (:func:`guarded`). ``image_shape`` /
     ``echo_shape`` are what the run's model takes.
     """
 
@@ -41,16 +42,18 @@ class DeviceSensors:
         node.create_subscription(Image, device_topic(namespace, IMAGE), self.on_image, SENSOR_QOS)
         node.create_subscription(RadarEcho, device_topic(namespace, ECHO), self.on_echo, sensor_qos(5 * num_targets))
 
+    @guarded
     def on_image(self, msg) -> None:
         self._add("image", lambda: self.assembler.add_image(
-            stamp_of(msg), np.array(msg_to_image(msg, self.image_shape[:2])),  # writable: torch.from_numpy
+            header_stamp(msg), np.array(msg_to_image(msg, self.image_shape[:2])),  # writable: torch.from_numpy
             now_ns(self.node)))
 
+    @guarded
     def on_echo(self, msg) -> None:
         if msg.device_id != self.device_id:
             return self.drops.warn("unknown_device", f"echo from device {msg.device_id!r} on {self.device_id}'s topic")
         self._add("echo", lambda: self.assembler.add_echo(
-            stamp_of(msg), msg.target_id, msg_to_echo(msg, self.echo_shape), now_ns(self.node)))
+            header_stamp(msg), msg.target_id, msg_to_echo(msg, self.echo_shape), now_ns(self.node)))
 
     def _add(self, what: str, add: Callable) -> None:
         try:

@@ -4,7 +4,9 @@ Topics are discovered from the graph every :data:`DISCOVERY_PERIOD_S`, so topics
 started are recorded from their first publisher on. Messages are taken serialized (``raw=True``) and written as
 they came, with their receive time on the system clock as the log time (what rosbag2 stores without
 ``--use-sim-time``). The subscription QoS adapts to the publishers (:func:`disac_ros.ros.qos.subscription_qos`) and
-their offered profiles are stored in the bag.
+their offered profiles are stored in the bag. The chunk in progress is written to the file once it holds a message
+:data:`~disac_ros.ros.bags.CHUNK_MAX_AGE_S` old, also while no message comes, so a killed recorder loses about
+that much (see :mod:`disac_ros.ros.bags` for what its ``.partial`` folder holds).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterable
 
+from disac_ros.ros.bags import CHUNK_MAX_AGE_S
 from disac_ros.ros.convert import import_message
 from disac_ros.ros.qos import subscription_qos, to_bag_qos
 from disac_ros.ros.session import command_node
@@ -118,6 +121,7 @@ def record(writer, topics: list[str] | None, exclude: Iterable[str] = (), durati
                     print(f"\r{line}\033[K" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
                     last_progress = now
                 executor.spin_once(timeout_sec=0.05)
+                writer.flush(older_than_s=CHUNK_MAX_AGE_S)  # what a kill would lose
             # Take what DDS already delivered to the subscriptions, then stop receiving.
             drain_until = time.monotonic() + 0.2
             while time.monotonic() < drain_until:

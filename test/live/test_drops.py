@@ -24,3 +24,26 @@ def test_drop_log_throttles_per_reason():
 ])
 def test_conversion_errors_map_to_drop_reasons(message, reason):
     assert classify_error(message) == reason
+
+
+def test_a_guarded_callback_counts_what_it_did_not_anticipate():
+    from disac_ros.live.drops import DROP_REASONS, Dropped, guarded
+
+    class Node:
+        def __init__(self):
+            self.drops, self.logged = DropLog(clock=FakeClock()), []
+            self.drops.logger = type("Logger", (), {"warning": lambda _, text: self.logged.append(text)})()
+
+        @guarded
+        def on_message(self, value):
+            if value == "dropped":
+                raise Dropped("stale", "old")
+            return 1 / value
+
+    node = Node()
+    assert node.on_message(4) == 0.25
+    assert node.on_message(0) is None and node.on_message("x") is None and node.on_message("dropped") is None
+    assert dict(node.drops.counts) == {"invalid": 2, "stale": 1}
+    assert "on_message: unexpected ZeroDivisionError: division by zero at test_drops.py:" in node.logged[0]
+    assert len(node.logged) == 2                                    # throttled per reason
+    assert "nonfinite_output" in DROP_REASONS and node.on_message.__name__ == "on_message"

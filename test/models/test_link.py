@@ -67,3 +67,38 @@ def test_channel_noise_matches_the_snr_and_equalisation_removes_the_gain():
     assert np.allclose(link.transmit_codes(codes[:5], 0.0, lossless=True), codes[:5], atol=1e-6)
     with pytest.raises(ValueError):
         link.transmit_codes(np.full((1, 4, 8), np.nan, np.float32), 10.0)
+
+
+def test_check_link_refuses_an_snr_outside_its_range_and_a_sine_that_leaves_it():
+    low, high = link.SNR_RANGE_DB
+    link.check_link(low)
+    link.check_link(high)
+    link.check_link(20.0, "sine", 70.0, 10.0)                          # -50 .. 90 dB
+    for args, match in (((-1000.0,), r"snr_db must be in \[-50, 100\] dB, got -1000"), ((150.0,), "snr_db"),
+                        ((20.0, "sine", 80.0), "swings 20 \\+- 80 dB"), ((20.0, "sine", -80.0), "swings"),
+                        ((math.nan,), "finite"), ((20.0, "constant", 0.0, 10.0, 0.0), "bandwidth_hz"),
+                        ((20.0, "constant", 0.0, 10.0, 1e3, math.inf), "power_w")):
+        with pytest.raises(ValueError, match=match):
+            link.check_link(*args)
+
+
+def test_a_link_budget_never_raises_for_a_weak_link():
+    """A rate that underflows to 0 is an infinite delay (the caller checks it is finite), never an exception."""
+    weak = link.link_budget(128, -50.0, 1e-320)
+    assert weak["rate_bps"] == 0.0 and weak["delay_s"] == math.inf
+    very_weak = link.link_budget(128, -50.0, 1e-300)                    # log1p keeps a rate of ~1e-302 bit/s
+    assert 0 < very_weak["rate_bps"] < 1e-300 and math.isfinite(very_weak["delay_s"])
+    assert very_weak["rate_bps"] == pytest.approx(1e3 * 1e-305 / math.log(2))
+    for snr in link.SNR_RANGE_DB:                                       # the whole configurable range is finite
+        stats = link.link_budget(100_352, snr, link.path_gain(1e4, 1e-3, 10.0))   # the farthest gain of the ranges
+        assert all(math.isfinite(v) for v in stats.values()), stats
+    with pytest.raises(ValueError, match="float range"):                # thousands of dB: N_0 is not a float
+        link.link_budget(128, 4000.0)
+    with pytest.raises(ValueError, match="float range"):
+        link.path_gain(1e-300, 1e300, 10.0)                             # H overflows
+    with pytest.raises(ValueError, match="float range"):
+        link.path_gain(1e300, 1e-300, 10.0)                             # H underflows to 0
+    with pytest.raises(ValueError, match="finite"):
+        link.link_budget(128, 20.0, math.inf)
+    with pytest.raises(ValueError, match="finite SNR"):
+        link.transmit_codes(np.ones((1, 4, 8), np.float32), math.nan)

@@ -33,3 +33,15 @@ def fake_run(monkeypatch):
     import disac_ros.inference
 
     monkeypatch.setattr(disac_ros.inference.LLMDiSAC, "load", lambda run: _FakeRun())
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """``published(publisher)`` -> the list of messages an in-process node publishes on it from then on."""
+
+    def capture(publisher) -> list:
+        sent: list = []
+        monkeypatch.setattr(publisher, "publish", sent.append)
+        return sent
+
+    return capture

@@ -1,6 +1,11 @@
-"""disac_ros.nodes.device_encoder, in-process: it follows its namespace and remaps, and declares its table."""
+"""disac_ros.nodes.device_encoder, in-process: it follows its namespace and remaps, declares its table, checks its
+sensors and never publishes a code that is not all finite."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
+import pytest
 from nodetools import _assert_declared_as_table, _topics
 
 
@@ -24,3 +29,67 @@ def test_device_encoder_follows_its_namespace_and_remaps(rclpy_context, fake_run
         assert _topics(node)[0] == {"/device_2/camera/image_raw", "/device_2/radar/echo"}
     finally:
         node.destroy_node()
+
+
+def _frame(node, sec: int, nanosec: int = 0, echo_value: float = 1.0) -> None:
+    """device_1's image and its 3 echoes of one stamp (the fake run's shapes)."""
+    from disac_ros.msg import RadarEcho
+    from sensor_msgs.msg import Image
+
+    image = Image(height=4, width=4, encoding="rgb8", step=12, data=bytes(48))
+    image.header.stamp.sec, image.header.stamp.nanosec = sec, nanosec
+    node.sensors.on_image(image)
+    for n in range(3):
+        echo = RadarEcho(device_id="device_1", target_id=n, num_chirps=1, num_antennas=2, num_samples=3,
+                         real=[echo_value] * 6, imag=[0.0] * 6)
+        echo.header.stamp.sec, echo.header.stamp.nanosec = sec, nanosec
+        node.sensors.on_echo(echo)
+
+
+@pytest.fixture
+def encoder(rclpy_context, fake_run, published):
+    """device_1's encoder on the fake run; its model gives ``node.codes()`` (finite unless a test says otherwise)."""
+    from rclpy.parameter import Parameter
+
+    from disac_ros.nodes.device_encoder import DeviceEncoder
+
+    node = DeviceEncoder(namespace="/device_1", parameter_overrides=[Parameter("device_id", value="device_1"),
+                                                                     Parameter("run", value="fake")])
+    node.codes = lambda: np.full((3, 4, 8), 0.5, np.float32)
+    node.system.encode = lambda device_id, image, echoes: node.codes()
+    node.sent, node.sent_timing = published(node.tx_pub), published(node.timing_pub)
+    yield node
+    node.destroy_node()
+
+
+def test_codes_with_nan_or_inf_are_not_published(encoder):
+    for n, bad in enumerate((math.nan, math.inf)):
+        codes = np.full((3, 4, 8), 0.5, np.float32)
+        codes[1, 2, 3] = bad
+        encoder.codes = lambda codes=codes: codes
+        _frame(encoder, 3 + n)
+    encoder.codes = lambda: np.full((2, 4, 8), 0.5, np.float32)  # one target short
+    _frame(encoder, 5)
+    assert encoder.sent == [] and encoder.sent_timing == []
+    assert encoder.drops.counts["nonfinite_output"] == 2 and encoder.drops.counts["size"] == 1
+    encoder.codes = lambda: np.full((3, 4, 8), 0.5, np.float32)
+    _frame(encoder, 6)
+    assert len(encoder.sent) == 3 and len(encoder.sent_timing) == 1
+    assert all(np.isfinite(np.asarray(m.symbols)).all() for m in encoder.sent)
+
+
+def test_sensors_with_an_insane_stamp_or_nan_are_dropped(encoder):
+    _frame(encoder, 3, nanosec=1_500_000_000)  # not a stamp: nanosec >= 10^9
+    assert encoder.drops.counts["invalid"] == 4 and encoder.sent == []
+    _frame(encoder, 4, echo_value=math.nan)
+    assert encoder.drops.counts["nan"] == 3 and encoder.sent == []
+
+    def fails():
+        raise RuntimeError("an error nobody anticipated")
+
+    encoder.codes = fails
+    _frame(encoder, 5)
+    assert encoder.drops.counts["invalid"] == 5 and encoder.sent == []
+    encoder.codes = lambda: np.full((3, 4, 8), 0.5, np.float32)
+    _frame(encoder, 6)
+    assert len(encoder.sent) == 3

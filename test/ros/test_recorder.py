@@ -83,7 +83,14 @@ def test_bag_is_valid_mcap_for_other_readers(recorded):
         channels = {c.topic: c for c in summary.channels.values()}
         assert channels["/targets"].message_encoding == "cdr"
         assert "offered_qos_profiles" in channels["/targets"].metadata
+        # as rosbag2_storage_mcap writes them: the graph's type hash with each channel, the distro in the record
+        assert channels["/targets"].metadata["topic_type_hash"] == recorded["type_hash"]
+        assert all(c.metadata["topic_type_hash"].startswith("RIHS01_") for c in channels.values())
         assert sum(1 for _ in reader.iter_messages(topics=["/targets"])) == N
+        records = [yaml.safe_load(r.metadata["serialized_metadata"]) for r in reader.iter_metadata()
+                   if r.name == "rosbag2"]
+    info = yaml.safe_load((recorded["bag"] / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert records[-1] == info and records[-1]["ros_distro"] == "jazzy"
 
 
 def test_sigterm_closes_the_bag_with_every_message(rclpy_context, tmp_path):
@@ -114,11 +121,14 @@ def test_sigterm_closes_the_bag_with_every_message(rclpy_context, tmp_path):
 
 def test_killed_recording_never_looks_like_a_bag(rclpy_context, tmp_path, capsys):
     import rclpy
+    from bagtools import mcap_file, recover_messages
     from disac_ros.msg import TargetStateArray
     from rclpy.qos import QoSProfile
     from rosbags.rosbag2 import Reader, ReaderError
 
     from disac_ros.cli import main
+    from disac_ros.ros.bags import CHUNK_MAX_AGE_S
+
     bag = tmp_path / "killed"
     node = rclpy.create_node("bag_test_kill")
     pub = node.create_publisher(TargetStateArray, "/kill_test", QoSProfile(depth=10))
@@ -127,7 +137,7 @@ def test_killed_recording_never_looks_like_a_bag(rclpy_context, tmp_path, capsys
         wait_for(lambda: pub.get_subscription_count() > 0, "the recorder", proc=proc)
         for i in range(5):
             pub.publish(targets_msg(float(i), [dict(target_id=i, distance=1.0)]))
-        time.sleep(0.3)
+        time.sleep(CHUNK_MAX_AGE_S + 1.0)  # the recorder writes a chunk once its first message is that old
         stop(proc, signal.SIGKILL)
     finally:
         if proc.poll() is None:
@@ -143,3 +153,6 @@ def test_killed_recording_never_looks_like_a_bag(rclpy_context, tmp_path, capsys
         evaluate_bag(bag)
     assert main(["record", "--topics", "/kill_test", "--out", str(bag)]) == 2
     assert "interrupted recording" in capsys.readouterr().err
+    # ... but its file gives back what was received up to CHUNK_MAX_AGE_S before the kill (bags.py's rule)
+    got, error = recover_messages(mcap_file(partial))
+    assert error is not None and [t for t, _, _ in got] == ["/kill_test"] * 5
