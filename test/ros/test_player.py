@@ -11,14 +11,20 @@ from bagtools import PERIOD, SIM_T0, N, build_eval_bag, disac
 
 
 def spin_collect(node, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """Spin ``node`` until the player ``proc`` ends (and 0.5 s more); then kill a hung player and destroy the node."""
     import rclpy
 
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        rclpy.spin_once(node, timeout_sec=0.005)
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:
-        rclpy.spin_once(node, timeout_sec=0.005)
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.005)
+        end = time.monotonic() + 0.5
+        while time.monotonic() < end:
+            rclpy.spin_once(node, timeout_sec=0.005)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        node.destroy_node()
 
 
 def test_play_replays_with_recorded_timing_and_clock(recorded, rclpy_context):
@@ -44,12 +50,7 @@ def test_play_replays_with_recorded_timing_and_clock(recorded, rclpy_context):
                              QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT))
     proc = disac("play", str(recorded["bag"]), "--topics", "/clock", "/targets", "/device_1/semantic/tx", "--delay",
                  "30", "--wait-for-subscribers")
-    try:
-        spin_collect(node, proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        node.destroy_node()
+    spin_collect(node, proc)
     out, err = proc.communicate()
     assert proc.returncode == 0, err
     assert [m.targets[0].distance for _, m in got["/targets"]] == [10.0 + i for i in range(N)]
@@ -78,12 +79,7 @@ def test_play_publishes_clock_from_log_times_without_recorded_clock(tmp_path, rc
     node.create_subscription(TargetStateArray, "/targets", arrays.append, QoSProfile(depth=50))
     # 8.05 s of log time at rate 8: about 1 s of playback.
     proc = disac("play", str(bag), "--rate", "8", "--topics", "/targets", "--delay", "30", "--wait-for-subscribers")
-    try:
-        spin_collect(node, proc)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        node.destroy_node()
+    spin_collect(node, proc)
     assert proc.returncode == 0, proc.communicate()[1]
     assert len(arrays) == 3
     assert len(clocks) >= 20  # 40 Hz between messages
