@@ -428,6 +428,21 @@ class ModelConfig(_Strict):
     tram_heads: int = Field(4, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     num_classes: int = Field(len(CLASSES), ge=2)
+    # Where the paper is silent or its form loses what the physics gives, a switch keeps the printed form
+    # (README "Learning"): the defaults are the physics-keeping choices.
+    rf_front_end: Literal["physics", "paper"] = Field(
+        "physics", description="physics: matched filter over fast time and DFTs over chirps and array rows/columns "
+        "before the complex CNN; paper: the raw echo (Eqs. 22-26 as printed)")
+    detection_input: bool = Field(True, description="embed the device's own radar detection (data/detections.py) "
+                                  "into the RF tokens")
+    camera_cue: bool = Field(True, description="pool the camera feature around the device's radar detection "
+                             "projected into its image (RF+camera schemes only)")
+    head_prior: bool = Field(True, description="the heads refine the detection's estimate (logit of the prior "
+                             "added before the sigmoid) instead of Eq. 46's plain sigmoid")
+    gating: bool = Field(False, description="MMSense's modality gating of the RF and camera features in RVFN")
+    tram_residual: Literal["zero_init", "paper"] = Field(
+        "zero_init", description="zero_init: TRAM adds the collaborators' attention to the center's feature with "
+        "zero-initialised output projections (stage 2 starts equal to MM-SD); paper: post-norm layers and Eq. 44")
 
     @model_validator(mode="after")
     def _sizes(self) -> ModelConfig:
@@ -466,6 +481,11 @@ class TrainConfig(_Strict):
     uncertainty_loss: bool = Field(False, description="uncertainty-weighted multi-task loss (MMSense) instead")
     snr_range_db: tuple[float, float] = (0.0, 25.0)
     num_workers: int = Field(0, ge=0)
+    warmup_fraction: float = Field(0.1, ge=0, lt=1, description="linear learning-rate warm-up, then cosine decay")
+    patience: int | None = Field(3, ge=1, description="stop after this many epochs without a better validation "
+                                 "loss (None: never)")
+    drop_probability: float = Field(0.25, ge=0, le=1, description="stage 2: each collaborator dropped per sample")
+    drop_all_fraction: float = Field(0.1, ge=0, le=1, description="stage 2: batches with every collaborator dropped")
 
 
 def load_section(section: str, preset: str | None = None, overrides: dict | None = None):

@@ -18,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from disac_ros.data.detections import DeviceDetector
 from disac_ros.data.store import normalization_arrays
+from disac_ros.models.link import relative_poses
 from disac_ros.models.llm_disac import CenterModel, DeviceModel
 from disac_ros.runs import Run, pick_device
 
@@ -60,7 +62,9 @@ class LLMDiSAC:
         self.image_shape, self.echo_shape, self.code_shape = self.run.image_shape, self.run.echo_shape, \
             self.run.code_shape
         self._devices: dict[str, DeviceModel] = {}
+        self._detectors: dict[str, DeviceDetector] = {}
         self._center_model: CenterModel | None = None
+        self._center_features: DeviceModel | None = None
 
     @classmethod
     def load(cls, run: str | Path, device: torch.device | None = None) -> LLMDiSAC:
@@ -77,6 +81,19 @@ class LLMDiSAC:
         if self._center_model is None:
             self._center_model = self.run.load_center_model(self.center, self.device)
         return self._center_model
+
+    def center_features_model(self) -> DeviceModel:
+        """The center's own RVFN + head (no link; the single-device model for single-device schemes)."""
+        if self._center_features is None:
+            self._center_features = self.run.load_center_features(self.center, self.device) \
+                if self.model_cfg.multi_device else self.device_model(self.center)
+        return self._center_features
+
+    def detect(self, device_id: str, echoes: np.ndarray) -> torch.Tensor:
+        """The device's own radar detections [N, D] of its echoes (``data/detections.py``), on the model's device."""
+        if device_id not in self._detectors:
+            self._detectors[device_id] = DeviceDetector(self.run.manifest, device_id)
+        return torch.from_numpy(self._detectors[device_id](echoes)).to(self.device)
 
     # -- input checks -----------------------------------------------------------------------------
     def _check(self, name: str, array: np.ndarray, dtype, shape: tuple) -> np.ndarray:
@@ -101,7 +118,7 @@ class LLMDiSAC:
         """Codes [N, L_se, d_se] of every target seen by ``device_id`` (RGB uint8 image, complex64 echoes)."""
         model = self.device_model(device_id)
         img, echo = self._inputs(image, echoes)
-        return model.encode(img, echo).cpu().numpy().astype(np.float32)
+        return model.encode(img, echo, self.detect(device_id, echoes)).cpu().numpy().astype(np.float32)
 
     @torch.no_grad()
     def aggregate(self, center_image: np.ndarray, center_echoes: np.ndarray,
@@ -109,8 +126,9 @@ class LLMDiSAC:
         """Decode whatever arrived (any subset of collaborators, any order), fuse with TRAM, predict in SI units."""
         n = len(self.target_classes)
         img, echo = self._inputs(center_image, center_echoes)
-        center = self.device_model(self.center)
-        feats = center.features(img, echo)                                        # [N, L_sf, d_sf]
+        center = self.center_features_model()
+        detection = self.detect(self.center, center_echoes)
+        feats = center.features(img, echo, detection)                             # [N, L_sf, d_sf]
         decoded = []
         for device_id, rx in sorted(received.items()):
             if device_id == self.center:
@@ -123,7 +141,11 @@ class LLMDiSAC:
             decoder = self.device_model(device_id)
             decoded.append(decoder.decode(torch.from_numpy(codes).to(self.device), snr, dist))
         stacked = torch.stack(decoded, 1) if decoded else feats.new_zeros(n, 0, *feats.shape[1:])
-        pred = self.center_model()(feats, stacked)
+        if self.model_cfg.multi_device:
+            poses = torch.from_numpy(relative_poses(self.run.scene, self.center, sorted(received))).to(self.device)
+            pred = self.center_model()(feats, stacked, None, poses, center.prior(detection))
+        else:
+            pred = center.head(feats, center.prior(detection))
         reg = pred["regression"].cpu().numpy() * self.scale + self.offset
         probs = torch.softmax(pred["logits"], dim=-1).cpu().numpy()
         contributors = [self.center, *sorted(received)]

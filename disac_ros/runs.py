@@ -6,6 +6,8 @@ Layout (written by :mod:`disac_ros.training`)::
     RUN/data_manifest.json                the dataset's manifest without its chunk list: the scene config (device
                                           positions, camera, radar), shapes, classes, normalisation
     RUN/stage1/<device>/model.safetensors the device's RVFN + LSTN + local head (weights, config in metadata)
+    RUN/center/<device>/...               multi-device schemes: the aggregation center's own RVFN + head, trained
+                                          directly without a link (the MM-SD model of that device)
     RUN/stage1/<device>/state.pt          resume state (weights, optimizer, epoch, metrics history)
     RUN/stage1/<device>/metrics.csv       one row per epoch (train loss, validation metrics)
     RUN/handover/<device>/codes.safetensors    what a collaborator hands to the center: its semantic codes
@@ -163,6 +165,13 @@ class Run:
     def stage1_dir(self, device_id: str) -> Path:
         return self.path / "stage1" / device_id
 
+    def center_dir(self, device_id: str) -> Path:
+        """Where the aggregation center's own (no-link) model is.
+
+        ``RUN/center/<device>`` for multi-device schemes, the stage-1 model itself for single-device ones.
+        """
+        return self.path / "center" / device_id if self.model_cfg.multi_device else self.stage1_dir(device_id)
+
     def handover_dir(self, device_id: str) -> Path:
         return self.path / "handover" / device_id
 
@@ -216,12 +225,26 @@ class Run:
             raise ValueError(f"unknown device {device_id!r}; run {self.path} has {self.devices}")
 
     # -- models ---------------------------------------------------------------------------------------------
-    def build_device_model(self):
-        """An untrained stage-1 model of this run's config and input shapes."""
-        from disac_ros.models.llm_disac import DeviceModel
+    def build_device_model(self, link: bool | None = None):
+        """An untrained stage-1 model of this run's config and input shapes (``link`` False: the center's own).
+
+        The RF front end's delayed pulses come from the run's radar config, the detection layout from
+        :mod:`disac_ros.data.detections`.
+        """
+        import numpy as np
+        import torch
+
+        from disac_ros.data import detections
+        from disac_ros.models.llm_disac import DetectionLayout, DeviceModel
+        from disac_ros.sim.radar import lfm_chirp
 
         image, echo = store.input_shapes(self.manifest)
-        return DeviceModel(self.model_cfg, image_size=image[0], echo_shape=echo)
+        radar = self.scene.radar
+        t = np.arange(radar.num_samples) / radar.sampling_frequency
+        replicas = torch.from_numpy(lfm_chirp(radar, t[None, :] - t[:, None]).astype(np.complex64))
+        layout = DetectionLayout(detections.NUM_FEATURES, detections.PRIOR, detections.CUE)
+        return DeviceModel(self.model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
+                           array_shape=(radar.array_rows, radar.array_cols), detection=layout)
 
     def load_device_model(self, device_id: str, device: torch.device | None = None):
         """The trained stage-1 model of ``device_id`` (RVFN + LSTN + head), eval mode, on ``device`` (default CPU)."""
@@ -230,6 +253,16 @@ class Run:
         self._device(device_id)
         model = self.build_device_model()
         load_weights(model, self.stage1_dir(device_id) / WEIGHTS, self.weights_config)
+        return model.to(device or "cpu").eval()
+
+    def load_center_features(self, center: str | None = None, device: torch.device | None = None):
+        """The aggregation center's own model (RVFN + head, no link; :meth:`center_dir`), eval mode."""
+        from disac_ros.checkpoint import load_weights
+
+        center = center or self.center
+        self._device(center)
+        model = self.build_device_model(link=False)
+        load_weights(model, self.center_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()
 
     def load_decoder(self, device_id: str, device: torch.device | None = None):

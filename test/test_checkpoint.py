@@ -19,13 +19,13 @@ def device_model(model_cfg, data):
 def test_checkpoint_from_another_config_is_refused(run, model_cfg, smoke_data):
     other = load_section("model", "smoke", {"d_se": 4})
     with pytest.raises(ValueError, match="another config"):
-        checkpoint.load_weights(device_model(model_cfg, smoke_data), run / "stage1" / "device_0" / "model.safetensors",
+        checkpoint.load_weights(device_model(model_cfg, smoke_data), run / "stage1" / "device_1" / "model.safetensors",
                                 {"model": other.model_dump(mode="json"), "data_config_digest": "x"})
 
 
 def test_corrupt_checkpoint_is_a_clear_error(run, model_cfg, smoke_data, tmp_path):
     bad = tmp_path / "model.safetensors"
-    bad.write_bytes((run / "stage1" / "device_0" / "model.safetensors").read_bytes()[:200])
+    bad.write_bytes((run / "stage1" / "device_1" / "model.safetensors").read_bytes()[:200])
     model = device_model(model_cfg, smoke_data)
     with pytest.raises(ValueError, match="not a readable safetensors"):
         checkpoint.load_weights(model, bad, {})

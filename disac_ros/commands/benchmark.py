@@ -5,7 +5,7 @@ For every Table III scheme and every decoder variant of LLM-DiSAC it trains a ru
 (Table III beside the paper's numbers, targets, orderings, communication cost, T_exe), the plots of Figs. 5-10 and
 ``OUT/results.json``. See :mod:`disac_ros.evaluation.suite` for the plan and the epoch budget.
 
-    disac benchmark --preset default --out results/default           # about an hour on 2 CPU cores
+    disac benchmark --preset default --out results/default           # at most 150 min on 2 CPU cores
     disac benchmark --preset default --dry-run                         # the plan and its time estimate only
     disac benchmark --preset smoke --schemes sm-sd-rf llm-disac --decoders llama lstm --snr 0 20 --out /tmp/b
 """
@@ -30,8 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Table III schemes to run")
     parser.add_argument("--decoders", nargs="+", choices=DECODER_KINDS, default=list(DECODER_KINDS),
                         help="semantic decoders for llm-disac (Figs. 5-7)")
-    parser.add_argument("--positions", nargs="+", type=int, default=None,
-                        help="aggregation-center positions 1..D for llm-disac and mm-sd (Figs. 8-10; default: all)")
+    parser.add_argument("--positions", nargs="+", type=int, default=[1],
+                        help="aggregation-center positions 1..D for llm-disac and mm-sd (Figs. 8-10); each extra "
+                             "center trains its own model and makes every device a linked collaborator too")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="seeds of the headline schemes (sm-sd-rf, mm-sd, llm-disac); others run at one")
+    parser.add_argument("--decoder-seeds", type=int, default=1, help="seeds of llm-disac's other decoders")
+    parser.add_argument("--variants", nargs="*", default=["mm-sd-gated"],
+                        help="labelled variants beside the schemes (mm-sd-gated: MMSense's modality gating)")
     parser.add_argument("--snr", nargs="+", type=float, default=list(EVAL_SNRS_DB), help="link SNRs [dB]")
     parser.add_argument("--table-snr", type=float, default=20.0,
                         help="SNR [dB] of the Table III comparison (the paper does not state its own)")
@@ -62,8 +68,8 @@ def command_line(args: argparse.Namespace, data: Path, out: Path) -> str:
     """The canonical ``disac benchmark`` call that reproduces this one."""
     parts = ["disac", "benchmark", "--preset", args.preset, "--data", str(data), "--out", str(out),
              "--schemes", *args.schemes, "--decoders", *args.decoders]
-    if args.positions:
-        parts += ["--positions", *map(str, args.positions)]
+    parts += ["--positions", *map(str, args.positions), "--seeds", str(args.seeds), "--decoder-seeds",
+              str(args.decoder_seeds), "--variants", *args.variants]
     parts += ["--snr", *(f"{s:g}" for s in args.snr), "--table-snr", f"{args.table_snr:g}"]
     if args.epochs:
         parts += ["--epochs", *args.epochs]
@@ -95,9 +101,9 @@ def run(args: argparse.Namespace) -> int:
     have_data = (data / "manifest.json").exists()
     manifest = load_manifest(data) if have_data else _pseudo_manifest(args.preset)
     devices = [d["id"] for d in manifest["devices"]]
-    positions = args.positions or list(range(1, len(devices) + 1))
-    plan = suite.make_plan(devices, args.schemes, args.decoders, positions,
-                           suite.parse_epochs(args.epochs, args.preset))
+    plan = suite.make_plan(devices, args.schemes, args.decoders, args.positions,
+                           suite.parse_epochs(args.epochs, args.preset), args.seeds, args.decoder_seeds,
+                           tuple(args.variants))
     estimate = suite.estimate_seconds(plan, manifest, args.preset, len(args.snr))
     print(f"plan: {len(plan)} runs on the {args.preset} preset -> {out}")
     for spec in plan:

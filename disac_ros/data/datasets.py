@@ -8,6 +8,8 @@
 
 Splits are by sequence (manifest ``splits``), so frames of one sequence never leak across splits.
 Labels come in SI units and normalised into (0, 1) (manifest ``normalization``: x_n = (x - offset) / scale).
+Each sample also carries ``detection`` [D], the device's own classical radar detection of the target
+(:mod:`disac_ros.data.detections`; computed once per dataset and cached in it).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from disac_ros.data import store
+from disac_ros.data import detections, store
 from disac_ros.models.link import link_distances
 
 
@@ -38,6 +40,7 @@ class _Indexed(Dataset):
         self.frames = [(c["sequence"], c["chunk"], i) for c in self.manifest["chunks"]
                        if c["sequence"] in self.sequences for i in range(c["frames"])]
         self.reader = store.ChunkReader(self.root)
+        self.detections = detections.dataset_features(self.root, self.manifest)  # {chunk: [F, K, N, D]}
 
     def set_center(self, center: str) -> None:
         """Choose the aggregation center; link distances are measured to it [m]."""
@@ -53,9 +56,10 @@ class _Indexed(Dataset):
     def denormalize(self, labels: torch.Tensor) -> torch.Tensor:
         return labels * self.scale + self.offset
 
-    def _device_sample(self, f, i: int, k: int, n: int) -> dict:
+    def _device_sample(self, f, i: int, k: int, n: int, key: str) -> dict:
         labels = torch.from_numpy(np.asarray(f["labels"][i, k, n], dtype=np.float32))
         return {
+            "detection": torch.from_numpy(self.detections[key][i, k, n]),                     # [D] own radar
             "image": torch.from_numpy(f["image"][i, k]).permute(2, 0, 1).float().div_(255.0),  # [3, H, W]
             "echo": torch.from_numpy(f["echo"][i, k, n]),                                       # [C, A, S] complex64
             "labels": labels, "labels_norm": self.normalize(labels),                           # [4]
@@ -82,7 +86,7 @@ class DeviceTargetDataset(_Indexed):
 
     def __getitem__(self, idx: int) -> dict:
         (s, c, i), k, n = self.index[idx]
-        sample = self._device_sample(self.reader.file(s, c), i, k, n)
+        sample = self._device_sample(self.reader.file(s, c), i, k, n, detections.chunk_key(s, c))
         sample.update(device=torch.tensor(k), target=torch.tensor(n),
                       link_distance=torch.tensor(self.link_distance[k], dtype=torch.float32))
         return sample
@@ -108,7 +112,7 @@ class MultiDeviceDataset(_Indexed):
     def __getitem__(self, idx: int) -> dict:
         (s, c, i), n = self.index[idx]
         f = self.reader.file(s, c)
-        per_device = [self._device_sample(f, i, k, n) for k in self.order]
+        per_device = [self._device_sample(f, i, k, n, detections.chunk_key(s, c)) for k in self.order]
         sample = {key: torch.stack([d[key] for d in per_device]) for key in per_device[0] if key != "class_id"}
         sample["class_id"] = per_device[0]["class_id"]
         sample["devices"] = torch.tensor(self.order)

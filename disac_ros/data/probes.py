@@ -1,8 +1,9 @@
 """Probes that show how hard a generated world is before anything is trained (``disac inspect``).
 
 * **(a) Classical radar, per device.** The frozen classical baseline (:func:`disac_ros.sim.estimators.
-  classical_estimates`: matched filter with interpolated range, FFT beamforming in the array frame, Doppler FFT,
-  a fixed detection threshold and a stated output when nothing is detected) on every test sample of each device:
+  classical_estimates`, cached per dataset by :mod:`disac_ros.data.detections`: matched filter with
+  interpolated range, FFT beamforming in the array frame, Doppler FFT, a fixed detection threshold and a stated
+  output when nothing is detected) on every test sample of each device:
   RMSE of distance, azimuth, pitch and radial velocity (SI) on line-of-sight samples and on blocked ones (the path
   crosses a building or another target), and the detection rate. The ratio blocked / line of sight says how much a
   device loses behind obstacles.
@@ -22,30 +23,37 @@ from pathlib import Path
 import numpy as np
 
 from disac_ros.data import store
-from disac_ros.sim.estimators import classical_estimates
-from disac_ros.sim.radar import ArrayPose
+from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates
 
 PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
 
 
-def _split_arrays(root: Path, manifest: dict, split: str, device: int) -> dict[str, np.ndarray]:
-    """Echoes, labels, blockage and true speed of one device's samples of ``split`` (frame-major, target-minor)."""
+def _split_arrays(root: Path, manifest: dict, split: str, device: int,
+                  estimates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Classical estimates, labels, blockage and true speed of one device's samples of ``split``.
+
+    Frame-major, target-minor; ``estimates`` from :func:`disac_ros.data.detections.dataset_estimates`.
+    """
     reader = store.ChunkReader(root)
     wanted = set(manifest["splits"][split])
-    parts: dict[str, list] = {"echo": [], "labels": [], "blocked": [], "speed": [], "class_id": [], "sequence": []}
+    parts: dict[str, list] = {"estimates": [], "labels": [], "blocked": [], "speed": [], "class_id": [],
+                              "sequence": []}
     classes = np.array([t["class_id"] for t in manifest["targets"]])
     for c in manifest["chunks"]:
         if c["sequence"] not in wanted:
             continue
         f = reader.file(c["sequence"], c["chunk"])
         F, N = f["labels"].shape[0], f["labels"].shape[2]
-        parts["echo"].append(f["echo"][:, device].reshape(F * N, *f["echo"].shape[3:]))
+        parts["estimates"].append(estimates[chunk_key(c["sequence"], c["chunk"])][:, device].reshape(F * N, -1))
         parts["labels"].append(f["labels"][:, device].reshape(F * N, 4))
         parts["blocked"].append(f["blocked"][:, device].reshape(F * N))
         parts["speed"].append(np.linalg.norm(f["target_velocity"][()][..., :2], axis=-1).reshape(F * N))
         parts["class_id"].append(np.tile(classes, F))
         parts["sequence"].append(np.full(F * N, c["sequence"]))
-    return {k: np.concatenate(v) for k, v in parts.items()}
+    out = {k: np.concatenate(v) for k, v in parts.items()}
+    out["estimates"] = {name: out["estimates"][:, i] for i, name in enumerate(FIELDS)}
+    out["estimates"]["detected"] = out["estimates"]["detected"] > 0.5
+    return out
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:
@@ -114,7 +122,7 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     root = Path(root)
     manifest = manifest or store.load_manifest(root)
     cfg = store.scene_config(manifest)
-    region = np.array([*cfg.world.region_center, 0.0])
+    estimates = dataset_estimates(root, manifest, progress=True)
     out: dict = {"classical": {}, "level_class_probe": {}, "definitions": {
         "classical": "frozen classical baseline (sim/estimators.py) on the test split; blocked = the path crosses a "
                      "building or another target; RMSE in SI units (distance m horizontal, angles rad, velocity m/s)",
@@ -123,12 +131,7 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     }}
     speed: dict[str, list] = {"train": [], "test": [], "y_train": [], "y_test": []}
     for k, device in enumerate(cfg.devices):
-        pose = ArrayPose.from_device(device.position, device.lookat, cfg.radar.boresight)
-        per_split = {}
-        for split in ("train", "test"):
-            arrays = _split_arrays(root, manifest, split, k)
-            arrays["estimates"] = classical_estimates(arrays["echo"], cfg.radar, pose, region)
-            per_split[split] = arrays
+        per_split = {split: _split_arrays(root, manifest, split, k, estimates) for split in ("train", "test")}
         test = per_split["test"]
         err = regression_errors(test["estimates"], test["labels"])
         blocked = test["blocked"].astype(bool)

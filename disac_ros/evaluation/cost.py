@@ -113,10 +113,10 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     center = center or run.center
     N = len(manifest["targets"])
 
-    def frame(device_id: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def frame(device_id: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ds = DeviceTargetDataset(data, split, devices=[device_id])
         samples = [ds[i] for i in range(min(N, len(ds)))]
-        return (torch.stack([s["image"] for s in samples]).to(dev), torch.stack([s["echo"] for s in samples]).to(dev))
+        return tuple(torch.stack([s[key] for s in samples]).to(dev) for key in ("image", "echo", "detection"))
 
     def stat(times: np.ndarray) -> dict[str, float]:
         return {"p50_ms": float(1e3 * np.median(times)), "p95_ms": float(1e3 * np.percentile(times, 95))}
@@ -125,10 +125,10 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
                  "center": center, "terms": {}, "by_snr": {}}
     if not model_cfg.multi_device:
         model = run.load_device_model(center, dev)
-        image, echo = frame(center)
-        feats = model.features(image, echo)
-        out["terms"]["t_ft"] = stat(timed(lambda: model.features(image, echo), repeats, dev))
-        out["terms"]["t_head"] = stat(timed(lambda: model.head(feats), repeats, dev))
+        image, echo, det = frame(center)
+        feats = model.features(image, echo, det)
+        out["terms"]["t_ft"] = stat(timed(lambda: model.features(image, echo, det), repeats, dev))
+        out["terms"]["t_head"] = stat(timed(lambda: model.head(feats, model.prior(det)), repeats, dev))
         total = out["terms"]["t_ft"]["p50_ms"] + out["terms"]["t_head"]["p50_ms"]
         out["by_snr"] = {f"{float(s):g}": {"t_com_ms": 0.0, "T_exe_ms": total} for s in snrs_db}
         return out
@@ -136,8 +136,8 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     side = CenterSide(run, data, center)
     head = run.load_center_model(center, dev)
     sender = run.load_device_model(collaborator, dev)
-    image, echo = frame(collaborator)
-    feats = sender.features(image, echo)
+    image, echo, det = frame(collaborator)
+    feats = sender.features(image, echo, det)
     code = sender.encoder(feats)
     K = len(side.decoders)
     snr = torch.full((len(image),), 20.0, device=dev)
@@ -145,14 +145,15 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     received = sender.transmit(code, snr)
     decoder = side.decoders[side.collaborators.index(collaborator)]
     decoded = decoder(received, snr, distance)
-    cimage, cecho = frame(center)
-    center_feats = side.center_model.features(cimage, cecho)
+    cimage, cecho, cdet = frame(center)
+    center_feats = side.center_model.features(cimage, cecho, cdet)
+    prior = side.center_model.prior(cdet)
     all_decoded = decoded.unsqueeze(1).expand(-1, K, -1, -1).contiguous()
     terms = out["terms"]
-    terms["t_ft"] = stat(timed(lambda: sender.features(image, echo), repeats, dev))
+    terms["t_ft"] = stat(timed(lambda: sender.features(image, echo, det), repeats, dev))
     terms["t_se"] = stat(timed(lambda: sender.encoder(feats), repeats, dev))
     terms["t_sd"] = stat(timed(lambda: decoder(received, snr, distance), repeats, dev))
-    terms["t_fa"] = stat(timed(lambda: head(center_feats, all_decoded), repeats, dev))
+    terms["t_fa"] = stat(timed(lambda: head(center_feats, all_decoded, None, side.poses, prior), repeats, dev))
     out["center_decode_all_ms"] = K * terms["t_sd"]["p50_ms"]
     out["collaborators"] = K
     compute = sum(terms[k]["p50_ms"] for k in ("t_ft", "t_se", "t_sd", "t_fa"))

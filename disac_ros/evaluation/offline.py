@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader
 from disac_ros.data import store
 from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
+from disac_ros.evaluation.samples import Scored
 from disac_ros.runs import Run, pick_device
 from disac_ros.training.center import CenterSide, Predictions, sample_keys
 from disac_ros.training.trainer import epoch_seed
@@ -46,19 +47,33 @@ def snr_key(snr_db: float) -> str:
 
 @torch.no_grad()
 def predict_single_device(run: Run, data: Path, device_id: str, split: str = "test",
-                          batch_size: int = 64) -> Predictions:
-    """Stage-1 predictions of a single-device scheme's model on ``device_id``'s own samples of ``split``."""
+                          batch_size: int = 64) -> tuple[Predictions, np.ndarray]:
+    """Stage-1 predictions of a single-device scheme's model on ``device_id``'s own samples of ``split``.
+
+    Also whether each sample's line of sight is blocked [N].
+    """
     dev = pick_device()
     model = run.load_device_model(device_id, dev)
     ds = DeviceTargetDataset(data, split, devices=[device_id])
     if not len(ds):
         raise ValueError(f"split {split!r} of {data} is empty")
-    outs, labels, classes = [], [], []
+    outs, labels, classes, blocked = [], [], [], []
     for batch in DataLoader(ds, batch_size=batch_size):
-        outs.append(model(batch["image"].to(dev), batch["echo"].to(dev)))
+        outs.append(model(batch["image"].to(dev), batch["echo"].to(dev), detection=batch["detection"].to(dev)))
         labels.append(batch["labels_norm"])
         classes.append(batch["class_id"])
-    return Predictions.from_outputs(outs, torch.cat(labels), torch.cat(classes))
+        blocked.append(batch["blocked"])
+    return Predictions.from_outputs(outs, torch.cat(labels), torch.cat(classes)), torch.cat(blocked).numpy()
+
+
+def records_path(run: Run, split: str, center: str, variant: str, snr_db: float | None = None) -> Path:
+    """Where :func:`evaluate_offline` keeps per-sample outcomes (:class:`~disac_ros.evaluation.samples.Scored`).
+
+    ``variant``: "full" (the scheme as deployed; single-device schemes too), "center_only" (every collaborator
+    masked), "prompt-none" / "prompt-wrong" (the decoders told nothing / a wrong link, :data:`PROMPTS`).
+    """
+    tail = variant if snr_db is None else f"{variant}@{snr_key(snr_db)}dB"
+    return run.path / "eval" / split / center / f"{tail}.npz"
 
 
 def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offset: np.ndarray, scale: np.ndarray,
@@ -72,12 +87,16 @@ def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offse
 
 def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | list[float] = EVAL_SNRS_DB,
                      centers: list[str] | None = None, split: str = "test", seed: int = 0,
-                     batch_size: int = 64, examples: int = 0) -> dict:
+                     batch_size: int = 64, examples: int = 0, prompts: tuple[str, ...] = ("true",),
+                     records: bool = False) -> dict:
     """Every metric of one run on ``split`` at each SNR [dB] and for each aggregation center.
 
     The one evaluation of a trained run: ``disac evaluate``, ``disac benchmark`` and ``disac demo`` call it.
     ``centers`` defaults to every center with a trained model (:meth:`Run.trained_centers`); ``examples`` > 0 keeps
-    that many estimates per (center, SNR) in SI units beside the truth (``"examples"``). Returns::
+    that many estimates per (center, SNR) in SI units beside the truth (``"examples"``). ``prompts`` beyond
+    "true" add the decoder-prompt ablations of multi-device schemes (``"prompt_none"``, ``"prompt_wrong"``: the
+    decoders told nothing, or a wrong link, :meth:`CenterSide.decode`). ``records`` also writes every evaluation's
+    per-sample outcomes to :func:`records_path` (what the report's intervals are computed from). Returns::
 
         {"run", "data", "split", "seed", "scheme", "decoder", "multi_device", "lossless", "samples": N per center,
          "snrs_db": [...], "classes": [...], "units": {"normalised": ..., "si": ...},
@@ -113,10 +132,16 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
     for center in centers:
         entry: dict = {"position": run.devices.index(center) + 1, "snr_independent": not model_cfg.multi_device,
                        "by_snr": {}}
+        def keep(pred: Predictions, keys, blocked, variant: str, snr: float | None, center: str = center) -> None:
+            if records:
+                Scored.from_normalised(keys, pred.pred, pred.true, pred.logits, pred.class_id, blocked, offset,
+                                       scale).save(records_path(run, split, center, variant, snr))
+
         if not model_cfg.multi_device:
-            pred = predict_single_device(run, data, center, split, batch_size)
+            pred, blocked = predict_single_device(run, data, center, split, batch_size)
             keys = sample_keys(DeviceTargetDataset(data, split, devices=[center]))
             result["samples"][center] = len(keys)
+            keep(pred, keys, blocked, "full", None)
             row = {"metrics": pred.metrics(offset, scale)}
             if examples:
                 row["examples"] = example_rows(pred, keys, manifest["classes"], offset, scale, examples)
@@ -128,11 +153,21 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
             if not len(part):
                 raise ValueError(f"split {split!r} of {data} is empty")
             result["samples"][center] = len(part)
-            center_only = side.predict(model, part, None, batch_size).metrics(offset, scale)
+            alone = side.predict(model, part, None, batch_size)
+            keep(alone, part.keys, part.blocked, "center_only", None)
+            center_only = alone.metrics(offset, scale)
             for s in snrs:
                 torch.manual_seed(epoch_seed(seed, "evaluate", center, snr_key(s)))
                 pred = side.predict(model, part, s, batch_size)
+                keep(pred, part.keys, part.blocked, "full", s)
                 row = {"metrics": pred.metrics(offset, scale), "center_only": center_only}
+                for prompt in prompts:
+                    if prompt == "true":
+                        continue
+                    torch.manual_seed(epoch_seed(seed, "evaluate", center, snr_key(s)))  # the same channel noise
+                    ablated = side.predict(model, part, s, batch_size, prompt=prompt)
+                    keep(ablated, part.keys, part.blocked, f"prompt-{prompt}", s)
+                    row[f"prompt_{prompt}"] = ablated.metrics(offset, scale)
                 if examples:
                     row["examples"] = example_rows(pred, part.keys, manifest["classes"], offset, scale, examples)
                 entry["by_snr"][snr_key(s)] = row

@@ -29,9 +29,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from disac_ros.config import CONFIG_DIR, DECODER_KINDS, SCHEMES, load_section
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
 from disac_ros.runs import Run
+from disac_ros.training.center import PROMPTS
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,8 @@ class RunSpec:
     decoder: str
     centers: tuple[str, ...]
     epochs: int | None  # per stage; None: the preset's
+    seed: int = 0       # added to the benchmark's --seed (training and evaluation)
+    overrides: tuple[tuple[str, object], ...] = ()  # model config fields of a labelled variant (e.g. gating)
 
     @property
     def multi_device(self) -> bool:
@@ -108,12 +113,28 @@ def parse_epochs(tokens: list[str] | None, preset: str) -> tuple[int | None, dic
     return default, overrides
 
 
+#: The schemes the targets are about: trained at every seed of ``--seeds``; every other run at one seed (or
+#: ``--decoder-seeds`` for LLM-DiSAC's decoder variants).
+HEADLINE = ("sm-sd-rf", "mm-sd", "llm-disac")
+#: Labelled variants beside the schemes: name -> (scheme, model config overrides). ``mm-sd-gated``: MMSense's
+#: modality gating (compared with MM-SD under fog and low light).
+VARIANTS: dict[str, tuple[str, tuple[tuple[str, object], ...]]] = {"mm-sd-gated": ("mm-sd", (("gating", True),))}
+
+
+def seed_name(name: str, seed: int) -> str:
+    """``mm-sd`` for seed 0, ``mm-sd-s1`` for seed 1, ..."""
+    return name if seed == 0 else f"{name}-s{seed}"
+
+
 def make_plan(devices: list[str], schemes: list[str], decoders: list[str], positions: list[int],
-              epochs: tuple[int | None, dict[str, int]]) -> list[RunSpec]:
+              epochs: tuple[int | None, dict[str, int]], seeds: int = 1, decoder_seeds: int = 1,
+              variants: tuple[str, ...] = ()) -> list[RunSpec]:
     """The runs for ``schemes`` (Table III order) and, for ``llm-disac``, every decoder in ``decoders``.
 
     ``positions`` (1-based aggregation-center positions, Figs. 8-10) apply to LLM-DiSAC with the LLaMA-family
     decoder and to MM-SD; every other run uses position 1 (the first device), as the paper's Table III and Figs. 5-7.
+    :data:`HEADLINE` schemes run at ``seeds`` seeds (0, 1, ...), LLM-DiSAC's other decoders at ``decoder_seeds``,
+    everything else at seed 0; ``variants`` (names of :data:`VARIANTS`) are added at seed 0.
     """
     unknown = [s for s in schemes if s not in SCHEMES]
     if unknown:
@@ -133,7 +154,15 @@ def make_plan(devices: list[str], schemes: list[str], decoders: list[str], posit
         for decoder in (decoders if scheme == "llm-disac" else ("llama",)):
             name = run_name(scheme, decoder)
             centers = at_positions if name in ("llm-disac", "mm-sd") else (devices[0],)
-            plan.append(RunSpec(name, scheme, decoder, centers, overrides.get(name, overrides.get(scheme, default))))
+            n = seeds if name in HEADLINE else decoder_seeds if scheme == "llm-disac" else 1
+            for seed in range(n):
+                plan.append(RunSpec(seed_name(name, seed), scheme, decoder, centers,
+                                    overrides.get(name, overrides.get(scheme, default)), seed))
+    for variant in variants:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+        scheme, fields = VARIANTS[variant]
+        plan.append(RunSpec(variant, scheme, "llama", (devices[0],), overrides.get(variant, default), 0, fields))
     known = {s.name for s in plan} | {s.scheme for s in plan}
     stray = sorted(set(overrides) - known)
     if stray:
@@ -204,10 +233,11 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
     """Train (or resume, or re-use) one run: stage 1 where needed, hand-overs, one stage 2 per center."""
     from disac_ros.training import trainer
 
-    model_cfg = load_section("model", preset, {"scheme": spec.scheme, "decoder": spec.decoder})
+    model_cfg = load_section("model", preset, {"scheme": spec.scheme, "decoder": spec.decoder,
+                                               **dict(spec.overrides)})
     over = {"epochs_stage1": spec.epochs, "epochs_stage2": spec.epochs} if spec.epochs else {}
     if seed is not None:
-        over["seed"] = seed
+        over["seed"] = seed + spec.seed
     train_cfg = load_section("train", preset, over)
     t0 = time.monotonic()
     log.info("%s: training what is missing (%d + %d epochs, centers %s)", spec.name, train_cfg.epochs_stage1,
@@ -301,7 +331,9 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         record = RunRecord(spec)
         train_run(spec, data, run, preset, seed, progress, record)
         t0 = time.monotonic()
-        evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed)
+        prompts = PROMPTS if spec.multi_device and spec.seed == 0 and not spec.overrides else ("true",)
+        evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed + spec.seed,
+                                              prompts=prompts, records=True)
         cfg = Run(run).model_cfg
         entry = {
             "spec": asdict(spec), "run": str(run),
@@ -316,6 +348,7 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         entry["eval_seconds"] = record.eval_seconds
         results["runs"][spec.name] = entry
         results["wall_seconds"] = time.monotonic() - t_start
+        results["summary"] = summarize_benchmark(data, out, plan, results, table_snr, seed)
         report.write_outputs(results, out)  # after every run: a killed benchmark leaves a valid partial report
         log.info("benchmark [%d/%d] %s done: trained %.0f s, evaluated %.0f s", i + 1, len(plan), spec.name,
                  record.train_seconds, record.eval_seconds)
@@ -323,6 +356,75 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
     results["wall_seconds"] = time.monotonic() - t_start
     report.write_outputs(results, out)
     return results
+
+
+#: Paired differences the report states (a - b on the same samples, pooled over seeds).
+PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "llm-disac (center alone)"),
+         ("llm-disac", "classical-single"), ("llm-disac", "classical-fusion"), ("mm-sd", "classical-single"),
+         ("llm-disac-lossless", "llm-disac"), ("llm-disac (no prompt)", "llm-disac"),
+         ("llm-disac (wrong prompt)", "llm-disac"), ("llm-disac-gpt2", "llm-disac"), ("llm-disac-lstm", "llm-disac"),
+         ("llm-disac-gru", "llm-disac"), ("mm-sd-gated", "mm-sd")]
+
+
+def base_name(spec: RunSpec) -> str:
+    """The row a run belongs to: its name without the seed suffix."""
+    return spec.name.removesuffix(f"-s{spec.seed}") if spec.seed else spec.name
+
+
+def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float) -> dict[str, dict]:
+    """Per-sample outcomes of every evaluated run at ``snr_db`` at the first center: {row: {seed: Scored}}.
+
+    LLM-DiSAC also gives its center-alone and prompt-ablation rows.
+    """
+    from disac_ros.evaluation.offline import records_path
+    from disac_ros.evaluation.samples import Scored
+
+    rows: dict[str, dict] = {}
+    for spec in plan:
+        if spec.name not in results["runs"]:
+            continue
+        run, center, name = Run(out / "runs" / spec.name), spec.centers[0], base_name(spec)
+        variants = {name: ("full", snr_db if spec.multi_device else None)}
+        if spec.multi_device and name == "llm-disac":
+            variants.update({"llm-disac (center alone)": ("center_only", None),
+                             "llm-disac (no prompt)": ("prompt-none", snr_db),
+                             "llm-disac (wrong prompt)": ("prompt-wrong", snr_db)})
+        for row, (variant, snr) in variants.items():
+            path = records_path(run, "test", center, variant, snr)
+            if path.exists():
+                rows.setdefault(row, {})[spec.seed] = Scored.load(path)
+    return rows
+
+
+def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float,
+                        seed: int = 0) -> dict:
+    """What ``summary.json`` holds: every row beside the classical baselines and the bound at ``snr_db``.
+
+    With intervals, the paired differences of :data:`PAIRS`, the subsets by weather (gating) and the prompt
+    ablation at every SNR.
+    """
+    from disac_ros.evaluation import analysis
+    from disac_ros.evaluation.classical import classical_baselines
+    from disac_ros.evaluation.samples import Scored
+
+    center = plan[0].centers[0]
+    classical = {name: Scored(keys=np.asarray(c.keys), pred=c.pred, true=c.true, pred_class=c.class_pred,
+                              class_id=c.class_id, blocked=c.center_blocked)
+                 for name, c in classical_baselines(data, "test", center).items()}
+    rows = collect_records(data, out, plan, results, snr_db)
+    summary = analysis.summarize(rows, classical, analysis.crb_rows(data, "test", center), PAIRS, snr_db, seed)
+    summary["center"] = center
+    summary["by_condition"] = analysis.condition_summary(data, {k: v for k, v in rows.items()
+                                                               if k in ("mm-sd", "mm-sd-gated")}, seed)
+    summary["prompt_by_snr"] = {}
+    for snr in results["snrs_db"]:
+        at = collect_records(data, out, plan, results, snr)
+        keep = {k: at[k] for k in ("llm-disac", "llm-disac (no prompt)", "llm-disac (wrong prompt)") if k in at}
+        if keep:
+            summary["prompt_by_snr"][f"{snr:g}"] = {k: analysis.scheme_summary(v, seed)["pooled"]["all"]
+                                                     for k, v in keep.items()}
+    summary["targets"] = analysis.target_verdicts(summary)
+    return summary
 
 
 def results_for_run(data: Path, run: Path, evaluation: dict, comm: dict, exe: dict | None, commands: list[str],

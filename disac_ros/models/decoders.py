@@ -93,6 +93,10 @@ class SemanticDecoder(nn.Module):
     :meth:`decode` on checked inputs.
     """
 
+    #: False: the decoder is not told the link's SNR and distance (the prompt ablation of the report; a trained
+    #: decoder is evaluated so, never trained so).
+    use_prompt: bool = True
+
     def __init__(self, L_sf: int, d_sf: int, L_se: int, d_se: int):
         super().__init__()
         for name, value in (("L_sf", L_sf), ("d_sf", d_sf), ("L_se", L_se), ("d_se", d_se)):
@@ -177,6 +181,8 @@ class _PromptedTransformerDecoder(SemanticDecoder):
         embed = self.backbone.get_input_embeddings()
         code = self.in_proj(e_hat)                                              # [B, L_se, hidden]
         ids, text_mask = self.codec.batch(self.prompts(snr_db, distance_m), device)
+        if not self.use_prompt:                                                 # ablation: no channel text
+            ids, text_mask = ids[:, :0], text_mask[:, :0]
         text = embed(ids)                                                       # Eq. 37: [B, L_text, hidden]
         parts = [code, text]
         if self.prefix_ids.numel():
@@ -270,6 +276,8 @@ class RNNSemanticDecoder(SemanticDecoder):
 
     def decode(self, e_hat: torch.Tensor, snr_db: torch.Tensor, distance_m: torch.Tensor) -> torch.Tensor:
         cond = torch.stack([snr_db / self.snr_scale, distance_m / self.distance_scale], dim=-1).to(e_hat.dtype)
+        if not self.use_prompt:                                                 # ablation: no channel numbers
+            cond = torch.zeros_like(cond)
         steps = torch.cat([e_hat, cond.unsqueeze(1).expand(-1, e_hat.shape[1], -1)], dim=-1)
         out, _ = self.rnn(steps)                                                  # [B, L_se, hidden]
         return self.feature(self.token(out.transpose(1, 2)).transpose(1, 2))

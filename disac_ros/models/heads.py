@@ -35,9 +35,12 @@ class MultiTaskHead(nn.Module):
         self.W_v = nn.Linear(hidden, 1)  # Eq. (46d) radial velocity
         self.W_c = nn.Linear(hidden, num_classes)  # Eq. (46e) class logits
 
-    def forward(self, S: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, S: torch.Tensor, prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         if S.dim() != 3 or S.shape[-1] != self.norm.normalized_shape[0]:
             raise ValueError(f"S must be [B, L, d] = [*, *, {self.norm.normalized_shape[0]}], got {list(S.shape)}")
         g = self.mlp(self.norm(self.pool(S.transpose(1, 2)).squeeze(-1)))  # Eq. (45): [B, hidden]
-        regression = torch.sigmoid(torch.cat([self.W_d(g), self.W_a(g), self.W_p(g), self.W_v(g)], dim=-1))
+        z = torch.cat([self.W_d(g), self.W_a(g), self.W_p(g), self.W_v(g)], dim=-1)       # [B, 4]
+        if prior is not None:
+            z = z + torch.logit(prior.to(z.dtype), eps=1e-3)
+        regression = torch.sigmoid(z)
         return {"regression": regression, "logits": self.W_c(g)}  # [B, 4] in (0, 1), [B, num_classes]

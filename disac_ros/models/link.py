@@ -53,6 +53,18 @@ def link_distances(scene, center: str, devices: Iterable[str] | None = None) -> 
     return {k: float(np.linalg.norm(positions[k] - positions[center])) for k in wanted}
 
 
+#: Scale of the relative poses TRAM is told [m] (:func:`relative_poses`).
+POSE_SCALE_M = 50.0
+
+
+def relative_poses(scene, center: str, devices: Iterable[str]) -> np.ndarray:
+    """Each device's pose relative to ``center`` as TRAM reads it: float32 [K, 4] = (dx, dy, dz, distance) / 50 m."""
+    positions = {d.id: np.asarray(d.position, dtype=np.float64) for d in scene.devices}
+    distance = link_distances(scene, center, devices)
+    rows = [[*(positions[k] - positions[center]), distance[k]] for k in devices]
+    return (np.asarray(rows, dtype=np.float64).reshape(-1, 4) / POSE_SCALE_M).astype(np.float32)
+
+
 def path_gain(distance_m: float, reference_distance_m: float = 1.0, exponent: float = 0.0) -> float:
     """Power gain H_k = (d_ref / d)^alpha of a link of length ``distance_m``; alpha = 0 gives H = 1 (pure AWGN)."""
     if not (distance_m > 0 and reference_distance_m > 0 and exponent >= 0):

@@ -7,9 +7,19 @@
   Single-device schemes (SM-SD, MM-SD) have no link: RVFN -> head.
 * :class:`CenterModel` - stage 2 at the aggregation center (lines 9-13): TRAM (Eqs. 41-44, Alg. 4) over the
   center's own multimodal feature (it never crosses a link) and the decoded features of whichever
-  collaborators arrived, then the head.
+  collaborators arrived, each told its pose relative to the center, then the head.
+
+The aggregation center never transmits its own feature, so it trains RVFN + head directly (``link=False``: the
+single-device MM-SD model); stage 2 starts from that head with TRAM at the identity (zero-initialised), so the
+assembled model equals MM-SD before stage 2 trains (:meth:`CenterModel.start_from`).
+
+``detection [B, D]`` is the device's own radar detection (``data/detections.py``): embedded by RVFN, cueing the
+camera, and its normalised estimate (columns ``detection_prior``) is the prior the heads refine (model config
+``detection_input``, ``camera_cue``, ``head_prior``).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -18,34 +28,69 @@ from disac_ros.config import ModelConfig
 from disac_ros.models.decoders import build_decoder
 from disac_ros.models.heads import MultiTaskHead
 from disac_ros.models.lstn import AWGNChannel, SemanticEncoder, demodulate, modulate
-from disac_ros.models.rvfn import RVFN
+from disac_ros.models.rvfn import RVFN, RadarFrontEnd
 from disac_ros.models.tram import TRAM
 
 
-class DeviceModel(nn.Module):
-    """RVFN + LSTN + local head of one device, built from a :class:`ModelConfig` and the data's shapes."""
+#: Where the parts of the detection vector are (``data/detections.py`` owns the layout; models do not import data).
+@dataclass(frozen=True)
+class DetectionLayout:
+    features: int
+    prior: slice
+    cue: slice
 
-    def __init__(self, cfg: ModelConfig, image_size: int, echo_shape: tuple[int, int, int]):
+
+class DeviceModel(nn.Module):
+    """RVFN + LSTN + local head of one device, built from a :class:`ModelConfig` and the data's shapes.
+
+    ``link`` (default: the scheme is multi-device) adds the semantic link; the aggregation center's own model
+    has none. ``replicas [S, S]`` (the radar's delayed pulses) and ``array_shape`` feed the RF front end, and
+    ``detection`` the detection layout; both are built by :meth:`disac_ros.runs.Run.build_device_model`.
+    """
+
+    def __init__(self, cfg: ModelConfig, image_size: int, echo_shape: tuple[int, int, int],
+                 link: bool | None = None, replicas: torch.Tensor | None = None,
+                 array_shape: tuple[int, int] | None = None, detection: DetectionLayout | None = None):
         super().__init__()
         self.cfg = cfg
         chirps, antennas, samples = echo_shape
+        front_end = None
+        if cfg.rf_front_end == "physics":
+            side = int(round(antennas ** 0.5))
+            front_end = RadarFrontEnd(chirps, array_shape or (side, antennas // side), replicas)
+        self.detection = detection if cfg.modality != "cv" else None
+        use_detection = self.detection is not None and cfg.detection_input
         self.rvfn = RVFN(modality=cfg.modality, image_size=image_size, num_chirps=chirps, num_antennas=antennas,
                          num_samples=samples, L_sf=cfg.L_sf, d_sf=cfg.d_sf, visual_backbone=cfg.visual_backbone,
-                         rf_channels=cfg.rf_channels, num_heads=cfg.fusion_heads)
-        self.uses_link = cfg.multi_device
+                         rf_channels=cfg.rf_channels, num_heads=cfg.fusion_heads, front_end=front_end,
+                         detection_features=self.detection.features if use_detection else 0,
+                         camera_cue=cfg.camera_cue and self.detection is not None,
+                         cue_columns=self.detection.cue if self.detection is not None else None, gating=cfg.gating)
+        self.uses_link = cfg.multi_device if link is None else link
         if self.uses_link:
             self.encoder = SemanticEncoder(cfg.L_sf, cfg.d_sf, cfg.L_se, cfg.d_se)
             self.channel = AWGNChannel(lossless=cfg.lossless)
             self.decoder = build_decoder(cfg)
         self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes)
 
-    def features(self, image: torch.Tensor, echo: torch.Tensor) -> torch.Tensor:
+    def features(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None) -> torch.Tensor:
         """s_mul [B, L_sf, d_sf] (Alg. 2)."""
-        return self.rvfn(image, echo)
+        return self.rvfn(image, echo, detection)
 
-    def encode(self, image: torch.Tensor, echo: torch.Tensor) -> torch.Tensor:
+    def prior(self, detection: torch.Tensor | None) -> torch.Tensor | None:
+        """The normalised estimate [B, 4] the head refines, or None (no prior: Eq. 46 as printed)."""
+        if detection is None or self.detection is None or not self.cfg.head_prior:
+            return None
+        return detection[:, self.detection.prior]
+
+    def predict(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        """The direct (no-link) prediction: RVFN -> head (single-device schemes, the center's own model)."""
+        return self.head(self.features(image, echo, detection), self.prior(detection))
+
+    def encode(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None) -> torch.Tensor:
         """The semantic code e [B, L_se, d_se] that the device transmits (Eq. 36)."""
-        return self.encoder(self.features(image, echo))
+        return self.encoder(self.features(image, echo, detection))
 
     def transmit(self, code: torch.Tensor, snr_db: torch.Tensor | None) -> torch.Tensor:
         """Modulate, pass the channel (Eq. 8) and demodulate: the received code e_hat [B, L_se, d_se]."""
@@ -56,30 +101,55 @@ class DeviceModel(nn.Module):
         return self.decoder(received, snr_db, distance_m)
 
     def forward(self, image: torch.Tensor, echo: torch.Tensor, snr_db: torch.Tensor | None = None,
-                distance_m: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                distance_m: torch.Tensor | None = None, detection: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
         """Local prediction (Alg. 5, line 4). ``snr_db`` None while training draws it per sample (Sec. V-A2)."""
         if not self.uses_link:
-            return self.head(self.features(image, echo))
+            return self.predict(image, echo, detection)
         batch = image.shape[0]
         if snr_db is None:
             snr_db = self.channel.sample_snr(batch, image.device) if self.training else \
                 torch.full((batch,), 25.0, device=image.device)
         if distance_m is None:
             distance_m = torch.zeros(batch, device=image.device)
-        received = self.transmit(self.encode(image, echo), snr_db)
-        return self.head(self.decode(received, snr_db, distance_m))
+        received = self.transmit(self.encode(image, echo, detection), snr_db)
+        return self.head(self.decode(received, snr_db, distance_m), self.prior(detection))
+
+
+#: The pose of a collaborator relative to the center that TRAM is told: (dx, dy, dz) / POSE_SCALE_M and the link
+#: distance / POSE_SCALE_M, i.e. [4] per collaborator (:func:`disac_ros.models.link.relative_poses`).
+POSE_FEATURES = 4
 
 
 class CenterModel(nn.Module):
-    """TRAM + head at the aggregation center (stage 2)."""
+    """TRAM + head at the aggregation center (stage 2).
+
+    Each collaborator's decoded feature gets ``PoseEmbed(pose)`` added on every token (a Linear of its pose
+    relative to the center, the known physical information of the paper's prompt) so that TRAM can map what a
+    device reports about the target in its own frame into the center's.
+    """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.tram = TRAM(cfg.d_sf, num_layers=cfg.tram_layers, num_heads=cfg.tram_heads, dropout=cfg.dropout)
+        self.tram = TRAM(cfg.d_sf, num_layers=cfg.tram_layers, num_heads=cfg.tram_heads, dropout=cfg.dropout,
+                         zero_init=cfg.tram_residual == "zero_init")
+        self.pose_embed = nn.Linear(POSE_FEATURES, cfg.d_sf)
         self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes)
 
-    def forward(self, center: torch.Tensor, collaborators: torch.Tensor,
-                mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Center [B, L_sf, d_sf], collaborators [B, K, L_sf, d_sf] (K >= 0), mask [B, K] (True = arrived)."""
-        return self.head(self.tram(center, collaborators, mask))
+    def start_from(self, center_model: DeviceModel) -> CenterModel:
+        """Copy the center's own head (its MM-SD model): with TRAM at the identity, predictions then equal it."""
+        self.head.load_state_dict(center_model.head.state_dict())
+        return self
+
+    def forward(self, center: torch.Tensor, collaborators: torch.Tensor, mask: torch.Tensor | None = None,
+                poses: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Predictions from the center's feature and whichever collaborators arrived.
+
+        Center [B, L_sf, d_sf], collaborators [B, K, L_sf, d_sf] (K >= 0), mask [B, K] (True = arrived), poses
+        [K, 4] or [B, K, 4] (None: no pose), prior [B, 4] (the center's detection estimate, or None).
+        """
+        if poses is not None and collaborators.shape[1]:
+            collaborators = collaborators + self.pose_embed(poses.to(collaborators.dtype))[..., None, :].expand(
+                collaborators.shape[0], -1, -1, -1)
+        return self.head(self.tram(center, collaborators, mask), prior)

@@ -27,24 +27,41 @@ class AggregationAttentionLayer(nn.Module):
     order of the collaborators; an absent one (mask False) contributes exactly nothing - its features are zeroed
     before attention too, so NaN/garbage in a missing slot cannot leak into outputs or gradients. With no
     collaborator present the layer reduces to ``LayerNorm(s^(l))``.
+
+    ``zero_init=True`` (what the model config's default ``tram_residual: zero_init`` builds): the sub-layer is
+    pre-norm and starts at the identity,
+    ``s^(l+1) = s^(l) + Dropout(sum_k mask_k MHA(LN(s^(l)), LN(s_k)))`` with the attention's output projection
+    W_O zero-initialised, so before stage 2 trains TRAM passes the center's feature through unchanged and the
+    assembled model equals the center's single-device model; collaborators then add what they know.
     """
 
-    def __init__(self, d: int, num_heads: int, dropout: float = 0.0):
+    def __init__(self, d: int, num_heads: int, dropout: float = 0.0, zero_init: bool = False):
         super().__init__()
         self.attn = nn.MultiheadAttention(d, num_heads, dropout=dropout, batch_first=True)  # W_Q, W_K, W_V, W_O
         self.dropout = nn.Dropout(dropout)
+        self.zero_init = zero_init
         self.norm = nn.LayerNorm(d)
+        if zero_init:
+            self.norm_k = nn.LayerNorm(d)
+            nn.init.zeros_(self.attn.out_proj.weight)
+            nn.init.zeros_(self.attn.out_proj.bias)
 
     def forward(self, s: torch.Tensor, collaborators: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         B, K, L_k, d = collaborators.shape
         if K == 0:
-            return self.norm(s)
+            return s if self.zero_init else self.norm(s)
         L = s.shape[1]
         keep = mask[:, :, None, None]                                                   # [B, K, 1, 1]
-        s_k = torch.where(keep, collaborators, 0.0).reshape(B * K, L_k, d)
-        query = s[:, None].expand(B, K, L, d).reshape(B * K, L, d)
+        s_k = torch.where(keep, collaborators, 0.0)
+        q = self.norm(s) if self.zero_init else s
+        if self.zero_init:
+            s_k = self.norm_k(s_k)
+        s_k = s_k.reshape(B * K, L_k, d)
+        query = q[:, None].expand(B, K, L, d).reshape(B * K, L, d)
         F_k, _ = self.attn(query, s_k, s_k, need_weights=False)                       # Eqs. (41)-(42)
         aggregated = torch.where(keep, F_k.view(B, K, L, d), 0.0).sum(dim=1)           # Eq. (43): [B, L, d]
+        if self.zero_init:
+            return s + self.dropout(aggregated)
         return self.norm(s + self.dropout(aggregated))
 
 
@@ -56,12 +73,17 @@ class TRAM(nn.Module):
     defined and still a function of the center's feature), L_k may differ from L, ``mask`` True marks a
     collaborator whose feature arrived (None: all present). The output is invariant to the order of the
     collaborators, and a masked-out collaborator is equivalent to removing it.
+
+    ``zero_init=True``: zero-initialised residual layers (see :class:`AggregationAttentionLayer`) and no Eq. (44)
+    (the head normalises its input, Eq. 45), so TRAM starts as the identity on the center's feature and, with
+    every collaborator masked, stays it. ``False`` is the printed form.
     """
 
-    def __init__(self, d: int, num_layers: int = 2, num_heads: int = 4, dropout: float = 0.1):
+    def __init__(self, d: int, num_layers: int = 2, num_heads: int = 4, dropout: float = 0.1, zero_init: bool = False):
         super().__init__()
-        self.d = d
-        self.layers = nn.ModuleList(AggregationAttentionLayer(d, num_heads, dropout) for _ in range(num_layers))
+        self.d, self.zero_init = d, zero_init
+        self.layers = nn.ModuleList(AggregationAttentionLayer(d, num_heads, dropout, zero_init)
+                                    for _ in range(num_layers))
         self.norm = nn.LayerNorm(d)          # Eq. (44)
         self.dropout = nn.Dropout(dropout)   # Eq. (44)
 
@@ -82,4 +104,4 @@ class TRAM(nn.Module):
         s = center
         for layer in self.layers:
             s = layer(s, collaborators, mask)   # Eqs. (41)-(43)
-        return self.dropout(self.norm(s))      # Eq. (44): S_agg [B, L, d]
+        return s if self.zero_init else self.dropout(self.norm(s))  # Eq. (44): S_agg [B, L, d]

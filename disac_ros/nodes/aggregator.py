@@ -99,7 +99,7 @@ class Aggregator(Node):
         t0 = time.monotonic()
         self.times = StageTimes()
         self.device_times: dict[str, StageTimes] = defaultdict(StageTimes)
-        center_model = self.system.device_model(self.center)
+        center_model = self.system.center_features_model()
         hooks = module_timer(center_model.rvfn, self.times, "feature_extraction")
         for k in self.devices:
             hooks += module_timer(self.system.device_model(k).decoder, self.device_times[k], "decoding")

@@ -7,7 +7,8 @@ Training (stage 2) and evaluation both use it, so they build the same inputs and
 * :class:`HandoverCodes` - those codes, looked up by (sequence, chunk, frame, target).
 * :class:`AggregationData` - stage-2 samples of one split: the center's own feature and labels, and every
   collaborator's handed-over code.
-* :class:`CenterSide` - what the center holds: its own stage-1 model (RVFN) and each collaborator's decoder;
+* :class:`CenterSide` - what the center holds: its own model (RVFN + head, trained without a link) and each
+  collaborator's decoder;
   :meth:`CenterSide.predict` is the one way a stage-2 model is run over a split (validation and evaluation).
 * :class:`Predictions` - estimates and truth of N samples, scored by :mod:`disac_ros.metrics`.
 """
@@ -26,8 +27,12 @@ from disac_ros.checkpoint import save_weights
 from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.files import atomic_path
 from disac_ros.metrics import sensing_metrics, sensing_metrics_both
-from disac_ros.models.link import link_distances
+from disac_ros.models.link import link_distances, relative_poses
+from disac_ros.models.lstn import AWGNChannel, demodulate, modulate
 from disac_ros.runs import Run, pick_device
+
+#: What a collaborator's decoder is told of its link (:meth:`CenterSide.decode`).
+PROMPTS = ("true", "none", "wrong")
 
 
 def sample_keys(ds: DeviceTargetDataset) -> list[tuple[int, int, int, int]]:
@@ -49,7 +54,7 @@ def export_handover(run: Run, data: Path, device_id: str, batch_size: int = 64) 
     for split in ("train", "val", "test"):
         ds = DeviceTargetDataset(data, split, devices=[device_id])
         for batch in DataLoader(ds, batch_size=batch_size):
-            codes.append(model.encode(batch["image"].to(dev), batch["echo"].to(dev)).cpu())
+            codes.append(model.encode(batch["image"].to(dev), batch["echo"].to(dev), batch["detection"].to(dev)).cpu())
         keys += sample_keys(ds)
     with atomic_path(out / "codes.safetensors") as tmp:
         save_file({"codes": torch.cat(codes).contiguous(), "keys": torch.tensor(keys, dtype=torch.int64)}, str(tmp),
@@ -75,23 +80,29 @@ class HandoverCodes:
 class AggregationData:
     """Stage-2 samples: the center's own feature and labels, and each collaborator's handed-over code.
 
-    Built from the center's own dataset (its images and echoes, which never leave it) and from
+    Built from the center's own dataset (its images, echoes and radar detections, which never leave it) and from
     ``handover/<collaborator>/codes.safetensors``; collaborators' raw data are not opened. ``link_distance`` [K]
-    is each collaborator's distance to the center in the run's scene (:func:`disac_ros.models.link.link_distances`).
+    is each collaborator's distance to the center in the run's scene (:func:`disac_ros.models.link.link_distances`);
+    ``detection`` [N, D] the center's own detections (whose estimate its head refines).
     """
 
     def __init__(self, run: Run, data: Path, center: str, collaborators: list[str], split: str,
                  center_model: torch.nn.Module, batch_size: int = 64):
         dev = next(center_model.parameters()).device
         ds = DeviceTargetDataset(data, split, devices=[center])
-        feats, labels, classes = [], [], []
+        feats, labels, classes, detection, blocked = [], [], [], [], []
         with torch.no_grad():
             for batch in DataLoader(ds, batch_size=batch_size):
-                feats.append(center_model.features(batch["image"].to(dev), batch["echo"].to(dev)).cpu())
+                feats.append(center_model.features(batch["image"].to(dev), batch["echo"].to(dev),
+                                                   batch["detection"].to(dev)).cpu())
                 labels.append(batch["labels_norm"])
                 classes.append(batch["class_id"])
+                detection.append(batch["detection"])
+                blocked.append(batch["blocked"])
         self.keys = sample_keys(ds)
         self.center_features = torch.cat(feats) if feats else torch.empty(0)
+        self.detection = torch.cat(detection) if detection else torch.empty(0)
+        self.blocked = torch.cat(blocked) if blocked else torch.empty(0, dtype=torch.bool)  # center's path blocked
         self.labels_norm = torch.cat(labels) if labels else torch.empty(0, 4)
         self.class_id = torch.cat(classes) if classes else torch.empty(0, dtype=torch.long)
         handover = [HandoverCodes(run.handover_dir(k) / "codes.safetensors") for k in collaborators]
@@ -126,6 +137,14 @@ class Predictions:
                    true=labels_norm.cpu().numpy(), logits=torch.cat([o["logits"] for o in outputs]).cpu().numpy(),
                    class_id=class_id.cpu().numpy())
 
+    def loss(self, loss_fn: torch.nn.Module) -> float:
+        """The training loss of these predictions (what validation selects the checkpoint on)."""
+        dev = next(iter(loss_fn.buffers())).device
+        total, _ = loss_fn({"regression": torch.from_numpy(self.pred).to(dev),
+                            "logits": torch.from_numpy(self.logits).to(dev)},
+                           torch.from_numpy(self.true).to(dev), torch.from_numpy(self.class_id).to(dev))
+        return float(total)
+
     def normalised_metrics(self) -> dict[str, float]:
         """Eqs. (59)-(61) on the normalised values the heads predict (what validation logs)."""
         return sensing_metrics(self.pred, self.true, self.logits, self.class_id)
@@ -136,7 +155,11 @@ class Predictions:
 
 
 class CenterSide:
-    """What the aggregation center holds after stage 1: its own device model and each collaborator's decoder."""
+    """What the aggregation center holds after stage 1.
+
+    Its own model (RVFN + head, no link), each collaborator's decoder, the channel the codes cross and each
+    collaborator's pose relative to it.
+    """
 
     def __init__(self, run: Run, data: Path, center: str | None = None):
         self.run, self.data, self.dev = run, Path(data), pick_device()
@@ -144,30 +167,56 @@ class CenterSide:
         self.cfg = run.model_cfg
         self.center = center or run.center
         self.collaborators = run.collaborators(self.center)
-        self.center_model = run.load_device_model(self.center, self.dev)
+        self.center_model = run.load_center_features(self.center, self.dev)
         self.decoders = [run.load_decoder(k, self.dev) for k in self.collaborators]
+        self.channel = AWGNChannel(lossless=self.cfg.lossless)
+        self.poses = torch.from_numpy(relative_poses(run.scene, self.center, self.collaborators)).to(self.dev)
+
+    def prior(self, part: AggregationData, idx: torch.Tensor) -> torch.Tensor | None:
+        """The center's own detection estimate [B, 4] its head refines (None without ``head_prior``)."""
+        return self.center_model.prior(part.detection[idx].to(self.dev))
+
+    def transmit(self, code: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
+        """Modulate, the AWGN channel at ``snr_db`` (Eq. 8), demodulate."""
+        return demodulate(self.channel(modulate(code), snr_db), code.shape)
 
     def split(self, split: str) -> AggregationData:
         return AggregationData(self.run, self.data, self.center, self.collaborators, split, self.center_model)
 
     @torch.no_grad()
-    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
-        """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K] dB."""
+    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor, prompt: str = "true") -> torch.Tensor:
+        """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K] dB.
+
+        ``prompt`` (the report's ablation; training always uses "true"): "true" tells each decoder its link's SNR
+        and distance; "none" tells it nothing (:attr:`SemanticDecoder.use_prompt` off); "wrong" tells it the SNR
+        mirrored in the training range (lo + hi - SNR: 20 dB reads as 5 dB for 0-25 dB) and twice the distance.
+        """
+        if prompt not in PROMPTS:
+            raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
+        lo, hi = self.run.train_cfg.snr_range_db
         feats = []
         for j, decoder in enumerate(self.decoders):
-            received = self.center_model.transmit(part.codes[idx, j].to(self.dev), snr[:, j])
-            feats.append(decoder(received, snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)))
+            received = self.transmit(part.codes[idx, j].to(self.dev), snr[:, j])
+            told_snr, told_distance = snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)
+            if prompt == "wrong":
+                told_snr, told_distance = lo + hi - told_snr, 2 * told_distance
+            decoder.use_prompt = prompt != "none"
+            try:
+                feats.append(decoder(received, told_snr, told_distance))
+            finally:
+                decoder.use_prompt = True
         if not feats:
             return torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
         return torch.stack(feats, 1)
 
     @torch.no_grad()
     def predict(self, model: torch.nn.Module, part: AggregationData, snr_db: float | None, batch_size: int = 64,
-                cap: int | None = None) -> Predictions:
+                cap: int | None = None, prompt: str = "true") -> Predictions:
         """Stage-2 predictions over the first ``cap`` batches of ``part`` (all when None).
 
-        Every collaborator is decoded at link SNR ``snr_db`` [dB], or none (the center alone) when it is None.
-        Channel noise comes from torch's global generator: seed it before the call for reproducible numbers.
+        Every collaborator is decoded at link SNR ``snr_db`` [dB] with the given ``prompt`` (:meth:`decode`), or
+        none (the center alone) when it is None. Channel noise comes from torch's global generator: seed it before
+        the call for reproducible numbers.
         """
         outs, seen = [], []
         K = len(self.decoders)
@@ -176,8 +225,8 @@ class CenterSide:
             if snr_db is None or K == 0:
                 collab = torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
             else:
-                collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev))
-            outs.append(model(center, collab))
+                collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev), prompt)
+            outs.append(model(center, collab, None, self.poses, self.prior(part, idx)))
             seen.append(idx)
         idx = torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
         return Predictions.from_outputs(outs, part.labels_norm[idx], part.class_id[idx])

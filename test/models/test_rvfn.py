@@ -2,6 +2,7 @@
 tiny end-to-end training run of RVFN and the multi-task head."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -235,3 +236,55 @@ def test_tiny_training_lowers_the_loss():
         after, log = loss(held_out)
     assert float(after) < 0.3 * float(before), f"loss {float(before):.3f} -> {float(after):.3f} ({log})"
     assert log["distance"] < 0.02 and log["azimuth"] < 0.02, log
+
+
+@pytest.mark.parametrize("u, v", [(0.0, 0.0), (-0.5, 0.25), (0.6, -0.7)])
+def test_camera_cue_pooling_is_centred_on_the_projected_target(u, v):
+    from disac_ros.models.rvfn import cue_weights
+
+    h = w = 8
+    weights = cue_weights(torch.tensor([[u, v]]), h, w, sigma=0.25)[0]
+    assert weights.sum().item() == pytest.approx(1.0)
+    i, j = divmod(int(weights.argmax()), w)
+    cell = ((2 * j + 1) / w - 1, (2 * i + 1) / h - 1)
+    assert abs(cell[0] - u) <= 1 / w + 1e-6 and abs(cell[1] - v) <= 1 / h + 1e-6
+    # a synthetic map with one bright cell where the target lies: pooled there, the bright cell dominates
+    bright = torch.zeros(1, 1, h, w)
+    bright[0, 0, i, j] = 1.0
+    far = cue_weights(torch.tensor([[-u - 0.9 * (1 if u >= 0 else -1), -v]]), h, w, sigma=0.25)[0]
+    assert (bright[0, 0] * weights).sum() > 5 * (bright[0, 0] * far).sum()
+
+
+def test_cued_camera_branch_reads_the_cue_and_ignores_it_when_invalid():
+    from disac_ros.models.rvfn import VisualFeatureExtractor
+
+    torch.manual_seed(0)
+    cv = VisualFeatureExtractor(4, 16, 64, camera_cue=True).eval()
+    image = torch.rand(2, 3, 64, 64)
+    left, right = torch.tensor([[-0.8, 0.0, 1.0]] * 2), torch.tensor([[0.8, 0.0, 1.0]] * 2)
+    with torch.no_grad():
+        assert not torch.allclose(cv(image, left), cv(image, right))
+        off = torch.tensor([[-0.8, 0.0, 0.0]] * 2), torch.tensor([[0.8, 0.0, 0.0]] * 2)
+        torch.testing.assert_close(cv(image, off[0]), cv(image, off[1]))
+    with pytest.raises(ValueError, match="cue"):
+        cv(image)
+
+
+def test_radar_front_end_puts_a_target_at_its_range_doppler_and_beam_cells():
+    from disac_ros.config import load_scene
+    from disac_ros.models.rvfn import RadarFrontEnd
+    from disac_ros.sim import radar
+
+    cfg = load_scene(preset="default").radar
+    t = np.arange(cfg.num_samples) / cfg.sampling_frequency
+    replicas = torch.from_numpy(radar.lfm_chirp(cfg, t[None, :] - t[:, None]).astype(np.complex64))
+    front = RadarFrontEnd(cfg.num_chirps, (cfg.array_rows, cfg.array_cols), replicas)
+    near = radar.synthesize_echo(cfg, 20.0, 0.0, 0.0, 0.0, 1.0, noise=False)
+    far = radar.synthesize_echo(cfg, 40.0, 0.0, 0.0, 0.0, 1.0, noise=False)
+    cubes = front(torch.from_numpy(np.stack([near, far]))).abs()          # [2, C, A, S]
+    range_bin = cubes.amax(dim=(1, 2)).argmax(dim=1)
+    per_bin = 3e8 / (2 * cfg.sampling_frequency)
+    assert abs(range_bin[0].item() * per_bin - 20.0) <= per_bin and abs(range_bin[1].item() * per_bin - 40.0) <= per_bin
+    # boresight, zero Doppler: the centre (shifted zero-frequency) beam and Doppler cells hold the peak
+    c, a = np.unravel_index(int(cubes[0, :, :, range_bin[0]].argmax()), cubes.shape[1:3])
+    assert c == cfg.num_chirps // 2 and a == (cfg.array_rows // 2) * cfg.array_cols + cfg.array_cols // 2

@@ -27,6 +27,11 @@ class _FakeRun:
 
         return torch.nn.Identity()
 
+    def center_features_model(self):
+        import torch
+
+        return types.SimpleNamespace(uses_link=False, rvfn=torch.nn.Identity())
+
 
 @pytest.fixture
 def fake_run(monkeypatch):
