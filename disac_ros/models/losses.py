@@ -19,8 +19,9 @@ class SensingLoss(nn.Module):
     """``L = l_1 L_d + l_2 L_a + l_3 L_p + l_4 L_v + l_5 L_i`` (Eqs. 47 / 54).
 
     ``L_d, L_a, L_p, L_v`` are the batch-mean squared errors of the normalised distance, azimuth, pitch and radial
-    velocity (Eqs. 48-51; labels in (0, 1), so the default ``l_1..l_4 = 50`` balances them against the
-    cross-entropy ``L_i``, Eq. 52, with ``l_5 = 1``).
+    velocity (Eqs. 48-51; the azimuth error is taken on the circle, wrapped into [-1/2, 1/2) of a turn, so a device
+    that looks along +-pi is not penalised a whole turn for a target just across the seam; labels in (0, 1), so
+    the default ``l_1..l_4 = 50`` balances them against the cross-entropy ``L_i``, Eq. 52, with ``l_5 = 1``).
 
     ``uncertainty=True``: homoscedastic-uncertainty weighting with a learnable log-variance ``s_i`` per term::
 
@@ -58,7 +59,9 @@ class SensingLoss(nn.Module):
         if logits.dim() != 2 or logits.shape[0] != B or tuple(class_id.shape) != (B,):
             raise ValueError(f"pred['logits'] must be [B, num_classes] and class_id [B] with B = {B}, "
                              f"got {list(logits.shape)} and {list(class_id.shape)}")
-        mse = (regression.float() - labels_norm.float()).square().mean(dim=0)  # Eqs. (48)-(51): [4]
+        err = regression.float() - labels_norm.float()
+        err[:, 1] = torch.remainder(err[:, 1] + 0.5, 1.0) - 0.5                # azimuth: a circle, one turn = 1
+        mse = err.square().mean(dim=0)                                          # Eqs. (48)-(51): [4]
         ce = F.cross_entropy(logits.float(), class_id.long())                  # Eq. (52)
         terms = torch.cat([mse, ce[None]])                                     # [5]
         weights = self.effective_weights()

@@ -16,6 +16,8 @@ def test_default_loss_is_50_mse_plus_ce():
     pred, labels, cls = _pred(), torch.rand(4, 4), torch.tensor([0, 1, 2, 1])
     total, log = SensingLoss()(pred, labels, cls)
     mse = [F.mse_loss(pred["regression"][:, i], labels[:, i]) for i in range(4)]
+    diff = pred["regression"][:, 1] - labels[:, 1]
+    mse[1] = (torch.remainder(diff + 0.5, 1.0) - 0.5).square().mean()          # azimuth on the circle
     ce = F.cross_entropy(pred["logits"], cls)
     torch.testing.assert_close(total, 50 * sum(mse) + ce)
     assert set(log) == {"distance", "azimuth", "pitch", "velocity", "class", "total"}
@@ -51,3 +53,11 @@ def test_loss_rejects_bad_shapes():
         SensingLoss()(_pred(), torch.rand(4, 4), torch.zeros(4, 1, dtype=torch.long))
     with pytest.raises(ValueError, match="weights"):
         SensingLoss(weights=(1, 1, 1, 1))
+
+
+def test_azimuth_error_is_taken_on_the_circle():
+    loss = SensingLoss()
+    labels = torch.tensor([[0.5, 0.01, 0.5, 0.5]])
+    across_the_seam = {"regression": torch.tensor([[0.5, 0.99, 0.5, 0.5]]), "logits": torch.zeros(1, 3)}
+    _, terms = loss(across_the_seam, labels, torch.tensor([0]))
+    assert terms["azimuth"] == pytest.approx(0.02**2, rel=1e-4)
