@@ -143,9 +143,9 @@ class LLMDiSAC:
         stacked = torch.stack(decoded, 1) if decoded else feats.new_zeros(n, 0, *feats.shape[1:])
         if self.model_cfg.multi_device:
             poses = torch.from_numpy(relative_poses(self.run.scene, self.center, sorted(received))).to(self.device)
-            pred = self.center_model()(feats, stacked, None, poses, center.prior(detection))
+            pred = self.center_model()(feats, stacked, None, poses, center.head_input(detection))
         else:
-            pred = center.head(feats, center.prior(detection))
+            pred = center.head(feats, center.head_input(detection))
         reg = pred["regression"].cpu().numpy() * self.scale + self.offset
         probs = torch.softmax(pred["logits"], dim=-1).cpu().numpy()
         contributors = [self.center, *sorted(received)]

@@ -234,17 +234,23 @@ class Run:
         import numpy as np
         import torch
 
-        from disac_ros.data import detections
-        from disac_ros.models.llm_disac import DetectionLayout, DeviceModel
+        from disac_ros.models.llm_disac import DeviceModel
         from disac_ros.sim.radar import lfm_chirp
 
         image, echo = store.input_shapes(self.manifest)
         radar = self.scene.radar
         t = np.arange(radar.num_samples) / radar.sampling_frequency
         replicas = torch.from_numpy(lfm_chirp(radar, t[None, :] - t[:, None]).astype(np.complex64))
-        layout = DetectionLayout(detections.NUM_FEATURES, detections.PRIOR, detections.CUE)
         return DeviceModel(self.model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
-                           array_shape=(radar.array_rows, radar.array_cols), detection=layout)
+                           array_shape=(radar.array_rows, radar.array_cols), detection=self.detection_layout())
+
+    @staticmethod
+    def detection_layout():
+        """Where the parts of a detection vector are (:mod:`disac_ros.data.detections`), for the models."""
+        from disac_ros.data import detections
+        from disac_ros.models.heads import DetectionLayout
+
+        return DetectionLayout(detections.NUM_FEATURES, detections.PRIOR, detections.CUE)
 
     def load_device_model(self, device_id: str, device: torch.device | None = None):
         """The trained stage-1 model of ``device_id`` (RVFN + LSTN + head), eval mode, on ``device`` (default CPU)."""
@@ -278,6 +284,7 @@ class Run:
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""
         from disac_ros.checkpoint import load_weights
         from disac_ros.models.llm_disac import CenterModel
-        model = CenterModel(self.model_cfg)
+        layout = self.detection_layout() if self.model_cfg.modality != "cv" else None
+        model = CenterModel(self.model_cfg, layout)
         load_weights(model, self.stage2_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()

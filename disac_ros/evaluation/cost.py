@@ -128,7 +128,7 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
         image, echo, det = frame(center)
         feats = model.features(image, echo, det)
         out["terms"]["t_ft"] = stat(timed(lambda: model.features(image, echo, det), repeats, dev))
-        out["terms"]["t_head"] = stat(timed(lambda: model.head(feats, model.prior(det)), repeats, dev))
+        out["terms"]["t_head"] = stat(timed(lambda: model.head(feats, model.head_input(det)), repeats, dev))
         total = out["terms"]["t_ft"]["p50_ms"] + out["terms"]["t_head"]["p50_ms"]
         out["by_snr"] = {f"{float(s):g}": {"t_com_ms": 0.0, "T_exe_ms": total} for s in snrs_db}
         return out
@@ -147,7 +147,7 @@ def execution_time(data: Path, run: Path, snrs_db=EVAL_SNRS_DB, center: str | No
     decoded = decoder(received, snr, distance)
     cimage, cecho, cdet = frame(center)
     center_feats = side.center_model.features(cimage, cecho, cdet)
-    prior = side.center_model.prior(cdet)
+    prior = side.center_model.head_input(cdet)
     all_decoded = decoded.unsqueeze(1).expand(-1, K, -1, -1).contiguous()
     terms = out["terms"]
     terms["t_ft"] = stat(timed(lambda: sender.features(image, echo, det), repeats, dev))

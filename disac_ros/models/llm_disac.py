@@ -11,33 +11,24 @@
 
 The aggregation center never transmits its own feature, so it trains RVFN + head directly (``link=False``: the
 single-device MM-SD model); stage 2 starts from that head with TRAM at the identity (zero-initialised), so the
-assembled model equals MM-SD before stage 2 trains (:meth:`CenterModel.start_from`).
+assembled model equals MM-SD before stage 2 trains (:meth:`CenterModel.starting_from`).
 
 ``detection [B, D]`` is the device's own radar detection (``data/detections.py``): embedded by RVFN, cueing the
-camera, and its normalised estimate (columns ``detection_prior``) is the prior the heads refine (model config
-``detection_input``, ``camera_cue``, ``head_prior``).
+camera, read by the head of a device without a link and by the center's stage-2 head, whose regressions refine its
+normalised estimate (model config ``detection_input``, ``camera_cue``, ``head_prior``). A linked device's local head
+reads only the decoded feature, so its code has to carry what its radar detected.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from disac_ros.config import ModelConfig
 from disac_ros.models.decoders import build_decoder
-from disac_ros.models.heads import MultiTaskHead
+from disac_ros.models.heads import DetectionLayout, MultiTaskHead
 from disac_ros.models.lstn import AWGNChannel, SemanticEncoder, demodulate, modulate
 from disac_ros.models.rvfn import RVFN, RadarFrontEnd
 from disac_ros.models.tram import TRAM
-
-
-#: Where the parts of the detection vector are (``data/detections.py`` owns the layout; models do not import data).
-@dataclass(frozen=True)
-class DetectionLayout:
-    features: int
-    prior: slice
-    cue: slice
 
 
 class DeviceModel(nn.Module):
@@ -58,35 +49,36 @@ class DeviceModel(nn.Module):
         if cfg.rf_front_end == "physics":
             side = int(round(antennas ** 0.5))
             front_end = RadarFrontEnd(chirps, array_shape or (side, antennas // side), replicas)
-        self.detection = detection if cfg.modality != "cv" else None
-        use_detection = self.detection is not None and cfg.detection_input
+        self.detection = detection if cfg.modality != "cv" and cfg.detection_input else None
+        use_detection = self.detection is not None
         self.rvfn = RVFN(modality=cfg.modality, image_size=image_size, num_chirps=chirps, num_antennas=antennas,
                          num_samples=samples, L_sf=cfg.L_sf, d_sf=cfg.d_sf, visual_backbone=cfg.visual_backbone,
                          rf_channels=cfg.rf_channels, num_heads=cfg.fusion_heads, front_end=front_end,
                          detection_features=self.detection.features if use_detection else 0,
-                         camera_cue=cfg.camera_cue and self.detection is not None,
-                         cue_columns=self.detection.cue if self.detection is not None else None, gating=cfg.gating)
+                         camera_cue=cfg.camera_cue and detection is not None and cfg.modality == "both",
+                         cue_columns=detection.cue if detection is not None else None, gating=cfg.gating)
         self.uses_link = cfg.multi_device if link is None else link
         if self.uses_link:
             self.encoder = SemanticEncoder(cfg.L_sf, cfg.d_sf, cfg.L_se, cfg.d_se)
             self.channel = AWGNChannel(lossless=cfg.lossless)
             self.decoder = build_decoder(cfg)
-        self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes)
+        # the local head of a linked device reads the decoded feature only (the code must carry the detection);
+        # the head of a device without a link also reads its detection directly and refines its estimate
+        self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes, dropout=cfg.dropout,
+                                  detection=None if self.uses_link else self.detection, prior=cfg.head_prior)
 
     def features(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None) -> torch.Tensor:
         """s_mul [B, L_sf, d_sf] (Alg. 2)."""
         return self.rvfn(image, echo, detection)
 
-    def prior(self, detection: torch.Tensor | None) -> torch.Tensor | None:
-        """The normalised estimate [B, 4] the head refines, or None (no prior: Eq. 46 as printed)."""
-        if detection is None or self.detection is None or not self.cfg.head_prior:
-            return None
-        return detection[:, self.detection.prior]
+    def head_input(self, detection: torch.Tensor | None) -> torch.Tensor | None:
+        """What the head reads of the detection: all of it for a head with a detection layout, else None."""
+        return detection if self.head.detection is not None else None
 
     def predict(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None
                 ) -> dict[str, torch.Tensor]:
         """The direct (no-link) prediction: RVFN -> head (single-device schemes, the center's own model)."""
-        return self.head(self.features(image, echo, detection), self.prior(detection))
+        return self.head(self.features(image, echo, detection), self.head_input(detection))
 
     def encode(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None) -> torch.Tensor:
         """The semantic code e [B, L_se, d_se] that the device transmits (Eq. 36)."""
@@ -113,7 +105,7 @@ class DeviceModel(nn.Module):
         if distance_m is None:
             distance_m = torch.zeros(batch, device=image.device)
         received = self.transmit(self.encode(image, echo, detection), snr_db)
-        return self.head(self.decode(received, snr_db, distance_m), self.prior(detection))
+        return self.head(self.decode(received, snr_db, distance_m))
 
 
 #: The pose of a collaborator relative to the center that TRAM is told: (dx, dy, dz) / POSE_SCALE_M and the link
@@ -129,27 +121,33 @@ class CenterModel(nn.Module):
     device reports about the target in its own frame into the center's.
     """
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, detection: DetectionLayout | None = None):
         super().__init__()
         self.cfg = cfg
         self.tram = TRAM(cfg.d_sf, num_layers=cfg.tram_layers, num_heads=cfg.tram_heads, dropout=cfg.dropout,
                          zero_init=cfg.tram_residual == "zero_init")
         self.pose_embed = nn.Linear(POSE_FEATURES, cfg.d_sf)
-        self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes)
+        self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes, dropout=cfg.dropout,
+                                  detection=detection if cfg.detection_input else None, prior=cfg.head_prior)
 
-    def start_from(self, center_model: DeviceModel) -> CenterModel:
-        """Copy the center's own head (its MM-SD model): with TRAM at the identity, predictions then equal it."""
-        self.head.load_state_dict(center_model.head.state_dict())
-        return self
+    @classmethod
+    def starting_from(cls, center_model: DeviceModel) -> CenterModel:
+        """A stage-2 model with the center's own head (its MM-SD model).
+
+        With TRAM at the identity (zero-initialised) its predictions equal the center model's until stage 2 trains.
+        """
+        model = cls(center_model.cfg, center_model.detection)
+        model.head.load_state_dict(center_model.head.state_dict())
+        return model
 
     def forward(self, center: torch.Tensor, collaborators: torch.Tensor, mask: torch.Tensor | None = None,
-                poses: torch.Tensor | None = None, prior: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                poses: torch.Tensor | None = None, detection: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Predictions from the center's feature and whichever collaborators arrived.
 
         Center [B, L_sf, d_sf], collaborators [B, K, L_sf, d_sf] (K >= 0), mask [B, K] (True = arrived), poses
-        [K, 4] or [B, K, 4] (None: no pose), prior [B, 4] (the center's detection estimate, or None).
+        [K, 4] or [B, K, 4] (None: no pose), detection [B, D] (the center's own, when its head reads it).
         """
         if poses is not None and collaborators.shape[1]:
             collaborators = collaborators + self.pose_embed(poses.to(collaborators.dtype))[..., None, :].expand(
                 collaborators.shape[0], -1, -1, -1)
-        return self.head(self.tram(center, collaborators, mask), prior)
+        return self.head(self.tram(center, collaborators, mask), detection if self.head.detection else None)

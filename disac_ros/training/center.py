@@ -172,9 +172,9 @@ class CenterSide:
         self.channel = AWGNChannel(lossless=self.cfg.lossless)
         self.poses = torch.from_numpy(relative_poses(run.scene, self.center, self.collaborators)).to(self.dev)
 
-    def prior(self, part: AggregationData, idx: torch.Tensor) -> torch.Tensor | None:
-        """The center's own detection estimate [B, 4] its head refines (None without ``head_prior``)."""
-        return self.center_model.prior(part.detection[idx].to(self.dev))
+    def detection(self, part: AggregationData, idx: torch.Tensor) -> torch.Tensor | None:
+        """The center's own detection [B, D] as its head reads it (None when it reads none)."""
+        return self.center_model.head_input(part.detection[idx].to(self.dev))
 
     def transmit(self, code: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
         """Modulate, the AWGN channel at ``snr_db`` (Eq. 8), demodulate."""
@@ -226,7 +226,7 @@ class CenterSide:
                 collab = torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
             else:
                 collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev), prompt)
-            outs.append(model(center, collab, None, self.poses, self.prior(part, idx)))
+            outs.append(model(center, collab, None, self.poses, self.detection(part, idx)))
             seen.append(idx)
         idx = torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)
         return Predictions.from_outputs(outs, part.labels_norm[idx], part.class_id[idx])

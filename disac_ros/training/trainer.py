@@ -210,7 +210,7 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
                  progress: bool = True) -> list[dict]:
     """Train TRAM + heads at the center from received codes only (Alg. 5 lines 9-13).
 
-    The model starts from the center's own head with TRAM at the identity (:meth:`CenterModel.start_from`), i.e.
+    The model starts from the center's own head with TRAM at the identity (:meth:`CenterModel.starting_from`), i.e.
     equal to the center's MM-SD model. Every step draws each link's SNR from ``train.snr_range_db``, drops each
     collaborator with ``train.drop_probability`` and, in a ``train.drop_all_fraction`` of the batches, all of them,
     so the model also serves when devices are missing and never unlearns the center alone. A ``center`` other than
@@ -223,7 +223,7 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
     dev, K = side.dev, len(side.decoders)
     train, val = side.split("train"), side.split("val")
     torch.manual_seed(epoch_seed(train_cfg.seed, "init", tag))
-    model = CenterModel(model_cfg).start_from(side.center_model).to(dev)
+    model = CenterModel.starting_from(side.center_model).to(dev)
     loss_fn = SensingLoss(weights=train_cfg.loss_weights, uncertainty=train_cfg.uncertainty_loss).to(dev)
     lo, hi = train_cfg.snr_range_db
 
@@ -233,7 +233,7 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
         if torch.rand(()) < train_cfg.drop_all_fraction:
             mask[:] = False
         pred = model(train.center_features[idx].to(dev), side.decode(train, idx, snr), mask, side.poses,
-                     side.prior(train, idx))
+                     side.detection(train, idx))
         return pred, train.labels_norm[idx].to(dev), train.class_id[idx].to(dev)
 
     def evaluate() -> dict:
