@@ -233,7 +233,8 @@ def target_verdicts(summary: dict) -> list[dict]:
                         None if d is None else d["mean"] >= 0,
                         "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "
                         f"{100 * d['high']:+.1f}]", ">= 0 points"))
-    d = summary["paired"].get("llm-disac-lossless - llm-disac", {}).get("all", {}).get("accuracy")
+    d = (summary["paired"].get("llm-disac-lossless - llm-disac")
+         or summary["paired"].get("llm-disac (lossless link) - llm-disac", {})).get("all", {}).get("accuracy")
     out.append(_verdict("the lossless channel at least as good as the noisy one within its interval",
                         None if d is None else d["high"] >= 0,
                         "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "

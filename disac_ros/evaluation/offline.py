@@ -70,7 +70,8 @@ def records_path(run: Run, split: str, center: str, variant: str, snr_db: float 
     """Where :func:`evaluate_offline` keeps per-sample outcomes (:class:`~disac_ros.evaluation.samples.Scored`).
 
     ``variant``: "full" (the scheme as deployed; single-device schemes too), "center_only" (every collaborator
-    masked), "prompt-none" / "prompt-wrong" (the decoders told nothing / a wrong link, :data:`PROMPTS`).
+    masked), "prompt-none" / "prompt-wrong" (the decoders told nothing / a wrong link, :data:`PROMPTS`),
+    "lossless-link" (the codes without channel noise).
     """
     tail = variant if snr_db is None else f"{variant}@{snr_key(snr_db)}dB"
     return run.path / "eval" / split / center / f"{tail}.npz"
@@ -88,14 +89,16 @@ def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offse
 def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | list[float] = EVAL_SNRS_DB,
                      centers: list[str] | None = None, split: str = "test", seed: int = 0,
                      batch_size: int = 64, examples: int = 0, prompts: tuple[str, ...] = ("true",),
-                     records: bool = False) -> dict:
+                     lossless_link: bool = False, records: bool = False) -> dict:
     """Every metric of one run on ``split`` at each SNR [dB] and for each aggregation center.
 
     The one evaluation of a trained run: ``disac evaluate``, ``disac benchmark`` and ``disac demo`` call it.
     ``centers`` defaults to every center with a trained model (:meth:`Run.trained_centers`); ``examples`` > 0 keeps
     that many estimates per (center, SNR) in SI units beside the truth (``"examples"``). ``prompts`` beyond
     "true" add the decoder-prompt ablations of multi-device schemes (``"prompt_none"``, ``"prompt_wrong"``: the
-    decoders told nothing, or a wrong link, :meth:`CenterSide.decode`). ``records`` also writes every evaluation's
+    decoders told nothing, or a wrong link, :meth:`CenterSide.decode`); ``lossless_link`` adds, once per center,
+    the trained model over a noiseless link, its decoders told the top of the training SNR range
+    (``"lossless_link"``, an upper bound of what a better link gives). ``records`` also writes every evaluation's
     per-sample outcomes to :func:`records_path` (what the report's intervals are computed from). Returns::
 
         {"run", "data", "split", "seed", "scheme", "decoder", "multi_device", "lossless", "samples": N per center,
@@ -156,6 +159,10 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
             alone = side.predict(model, part, None, batch_size)
             keep(alone, part.keys, part.blocked, "center_only", None)
             center_only = alone.metrics(offset, scale)
+            if lossless_link:
+                ideal = side.predict(model, part, run.train_cfg.snr_range_db[1], batch_size, lossless=True)
+                keep(ideal, part.keys, part.blocked, "lossless-link", None)
+                entry["lossless_link"] = ideal.metrics(offset, scale)
             for s in snrs:
                 torch.manual_seed(epoch_seed(seed, "evaluate", center, snr_key(s)))
                 pred = side.predict(model, part, s, batch_size)

@@ -121,6 +121,10 @@ HEADLINE = ("sm-sd-rf", "mm-sd", "llm-disac")
 VARIANTS: dict[str, tuple[str, tuple[tuple[str, object], ...]]] = {"mm-sd-gated": ("mm-sd", (("gating", True),))}
 
 
+#: The single-device scheme whose model a multi-device scheme's center re-uses, by modality.
+SINGLE_DEVICE = {"rf": "sm-sd-rf", "cv": "sm-sd-cv", "both": "mm-sd"}
+
+
 def seed_name(name: str, seed: int) -> str:
     """``mm-sd`` for seed 0, ``mm-sd-s1`` for seed 1, ..."""
     return name if seed == 0 else f"{name}-s{seed}"
@@ -240,6 +244,13 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
         over["seed"] = seed + spec.seed
     train_cfg = load_section("train", preset, over)
     t0 = time.monotonic()
+    if spec.multi_device:  # the center's own model is the single-device scheme of its modality: re-use it
+        single = run.parent / seed_name(SINGLE_DEVICE[spec.modality], spec.seed)
+        if (single / "run.json").exists():
+            target = Run.create(run, model_cfg, train_cfg, data)
+            for center in spec.centers:
+                if trainer.adopt_center_model(Run(single), target, center):
+                    record.steps_done.append(f"center/{center} (adopted from {single.name})")
     log.info("%s: training what is missing (%d + %d epochs, centers %s)", spec.name, train_cfg.epochs_stage1,
              train_cfg.epochs_stage2, ", ".join(spec.centers))
     record.steps_done += trainer.train(data, run, model_cfg, train_cfg, centers=list(spec.centers),
@@ -333,7 +344,8 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         t0 = time.monotonic()
         prompts = PROMPTS if spec.multi_device and spec.seed == 0 and not spec.overrides else ("true",)
         evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed + spec.seed,
-                                              prompts=prompts, records=True)
+                                              prompts=prompts, lossless_link=base_name(spec) == "llm-disac",
+                                              records=True)
         cfg = Run(run).model_cfg
         entry = {
             "spec": asdict(spec), "run": str(run),
@@ -361,7 +373,8 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
 #: Paired differences the report states (a - b on the same samples, pooled over seeds).
 PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "llm-disac (center alone)"),
          ("llm-disac", "classical-single"), ("llm-disac", "classical-fusion"), ("mm-sd", "classical-single"),
-         ("llm-disac-lossless", "llm-disac"), ("llm-disac (no prompt)", "llm-disac"),
+         ("llm-disac-lossless", "llm-disac"), ("llm-disac (lossless link)", "llm-disac"),
+         ("llm-disac (no prompt)", "llm-disac"),
          ("llm-disac (wrong prompt)", "llm-disac"), ("llm-disac-gpt2", "llm-disac"), ("llm-disac-lstm", "llm-disac"),
          ("llm-disac-gru", "llm-disac"), ("mm-sd-gated", "mm-sd")]
 
@@ -387,6 +400,7 @@ def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, s
         variants = {name: ("full", snr_db if spec.multi_device else None)}
         if spec.multi_device and name == "llm-disac":
             variants.update({"llm-disac (center alone)": ("center_only", None),
+                             "llm-disac (lossless link)": ("lossless-link", None),
                              "llm-disac (no prompt)": ("prompt-none", snr_db),
                              "llm-disac (wrong prompt)": ("prompt-wrong", snr_db)})
         for row, (variant, snr) in variants.items():

@@ -184,19 +184,22 @@ class CenterSide:
         return AggregationData(self.run, self.data, self.center, self.collaborators, split, self.center_model)
 
     @torch.no_grad()
-    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor, prompt: str = "true") -> torch.Tensor:
+    def decode(self, part: AggregationData, idx: torch.Tensor, snr: torch.Tensor, prompt: str = "true",
+               lossless: bool = False) -> torch.Tensor:
         """Decoded collaborator features [B, K, L_sf, d_sf] after the channel at ``snr`` [B, K] dB.
 
         ``prompt`` (the report's ablation; training always uses "true"): "true" tells each decoder its link's SNR
         and distance; "none" tells it nothing (:attr:`SemanticDecoder.use_prompt` off); "wrong" tells it the SNR
         mirrored in the training range (lo + hi - SNR: 20 dB reads as 5 dB for 0-25 dB) and twice the distance.
+        ``lossless``: the codes arrive without channel noise (the decoders are still told ``snr``).
         """
         if prompt not in PROMPTS:
             raise ValueError(f"prompt must be one of {PROMPTS}, got {prompt!r}")
         lo, hi = self.run.train_cfg.snr_range_db
         feats = []
         for j, decoder in enumerate(self.decoders):
-            received = self.transmit(part.codes[idx, j].to(self.dev), snr[:, j])
+            code = part.codes[idx, j].to(self.dev)
+            received = code if lossless else self.transmit(code, snr[:, j])
             told_snr, told_distance = snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)
             if prompt == "wrong":
                 told_snr, told_distance = lo + hi - told_snr, 2 * told_distance
@@ -211,7 +214,7 @@ class CenterSide:
 
     @torch.no_grad()
     def predict(self, model: torch.nn.Module, part: AggregationData, snr_db: float | None, batch_size: int = 64,
-                cap: int | None = None, prompt: str = "true") -> Predictions:
+                cap: int | None = None, prompt: str = "true", lossless: bool = False) -> Predictions:
         """Stage-2 predictions over the first ``cap`` batches of ``part`` (all when None).
 
         Every collaborator is decoded at link SNR ``snr_db`` [dB] with the given ``prompt`` (:meth:`decode`), or
@@ -225,7 +228,8 @@ class CenterSide:
             if snr_db is None or K == 0:
                 collab = torch.empty(len(idx), 0, self.cfg.L_sf, self.cfg.d_sf, device=self.dev)
             else:
-                collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev), prompt)
+                collab = self.decode(part, idx, torch.full((len(idx), K), float(snr_db), device=self.dev), prompt,
+                                     lossless)
             outs.append(model(center, collab, None, self.poses, self.detection(part, idx)))
             seen.append(idx)
         idx = torch.cat(seen) if seen else torch.empty(0, dtype=torch.long)

@@ -248,6 +248,37 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
                evaluate, train_cfg.epochs_stage2, train_cfg, run, progress, _steps(len(train), train_cfg))
 
 
+def adopt_center_model(source: Run, target: Run, center: str) -> bool:
+    """Use a finished single-device run's model of ``center`` as a multi-device run's center model.
+
+    The aggregation center trains its RVFN + head without a link, i.e. exactly the single-device scheme of the same
+    modality (MM-SD for RF + camera), with the same seeds (:func:`train_stage1`). When ``source`` is that run, with
+    the same training config and the same model config apart from the link's fields, its weights are written into
+    ``target``'s :meth:`Run.center_dir` (with ``target``'s weights config) and its metrics copied, instead of
+    training the same model again. Returns whether it adopted; never overwrites an existing center model.
+    """
+    import shutil
+
+    link_fields = {"scheme", "decoder", "decoder_path", "L_se", "d_se", "decoder_layers", "lora_r", "lora_layers",
+                   "tram_layers", "tram_heads"}
+    src, dst = source.stage1_dir(center), target.center_dir(center)
+    same_model = {k: v for k, v in source.config["model"].items() if k not in link_fields} == \
+        {k: v for k, v in target.config["model"].items() if k not in link_fields}
+    if (dst / "model.safetensors").exists() or source.model_cfg.multi_device or not same_model or \
+            source.config["train"] != target.config["train"] or source.config["data_config_digest"] != \
+            target.config["data_config_digest"] or not _finished(src, source.train_cfg.epochs_stage1):
+        return False
+    model = source.load_device_model(center)
+    target_model = target.build_device_model(link=False)
+    target_model.load_state_dict(model.state_dict())
+    save_weights(target_model, dst / "model.safetensors", target.weights_config)
+    shutil.copyfile(src / "metrics.csv", dst / "metrics.csv")
+    (dst / "adopted_from.txt").write_text(f"{src}\n")
+    log.info("%s: adopted %s's model of %s as its center model (the same training)", target.path, source.path,
+             center)
+    return True
+
+
 # --- both stages -------------------------------------------------------------------------------------
 
 def _finished(stage_dir: Path, epochs: int) -> bool:

@@ -15,20 +15,25 @@ def test_disac_benchmark_smoke(smoke_data, tmp_path):
 
     out = tmp_path / "bench"
     argv = ["benchmark", "--preset", "smoke", "--data", str(smoke_data), "--out", str(out),
-            "--schemes", "sm-sd-rf", "llm-disac", "--decoders", "llama", "lstm", "--positions", "1", "2",
+            "--schemes", "sm-sd-rf", "mm-sd", "llm-disac", "--decoders", "llama", "lstm", "--positions", "1", "2",
             "--snr", "0", "20", "--epochs", "1", "--timing-repeats", "2", "--seeds", "2", "--variants",
             "--no-progress"]
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
-    assert set(results["runs"]) == {"sm-sd-rf", "sm-sd-rf-s1", "llm-disac", "llm-disac-s1", "llm-disac-lstm"}
+    assert set(results["runs"]) == {"sm-sd-rf", "sm-sd-rf-s1", "mm-sd", "mm-sd-s1", "llm-disac", "llm-disac-s1",
+                                    "llm-disac-lstm"}
+    # the center's own model of each llm-disac run is the MM-SD model of its seed, adopted rather than retrained
+    assert "center/device_0 (adopted from mm-sd-s1)" in results["runs"]["llm-disac-s1"]["trained_now"]
+    assert "center/device_0" not in results["runs"]["llm-disac-s1"]["trained_now"]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schemes"]["llm-disac"]["seeds"] == [0, 1] and summary["schemes"]["llm-disac-lstm"]["seeds"] == [0]
-    assert {"llm-disac (center alone)", "llm-disac (no prompt)", "llm-disac (wrong prompt)"} <= set(summary["schemes"])
+    assert {"llm-disac (center alone)", "llm-disac (no prompt)", "llm-disac (wrong prompt)",
+            "llm-disac (lossless link)"} <= set(summary["schemes"])
     assert set(summary["classical"]) == {"single", "fusion"} and summary["crb"]["rmse"]["distance"] > 0
     for row in (summary["schemes"]["sm-sd-rf"], summary["classical"]["fusion"]):
         iv = row["pooled"]["all"]["rmse_distance"]
         assert iv["low"] <= iv["mean"] <= iv["high"] and iv["groups"] == results["dataset"]["splits"]["test"]
-    assert "llm-disac - mm-sd" not in summary["paired"] and "llm-disac - classical-fusion" in summary["paired"]
+    assert {"llm-disac - mm-sd", "llm-disac - classical-fusion", "mm-sd - sm-sd-rf"} <= set(summary["paired"])
     assert {"20", "0"} <= set(summary["prompt_by_snr"]) and summary["targets"]
     assert "## Learned, classical and the bound" in (out / "report.md").read_text()
     assert set(results["runs"]["llm-disac"]["evaluation"]["centers"]) == {"device_0", "device_1"}
