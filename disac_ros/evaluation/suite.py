@@ -195,26 +195,30 @@ def estimate_seconds(plan: list[RunSpec], manifest: dict, preset: str, snrs: int
     shuffled, sequential = _measured("loading", "shuffled"), _measured("loading", "sequential")
     startup, calibration = _measured("startup_s"), _measured("calibration")
     runs = {}
+    names = {x.name for x in plan}
     for spec in plan:
         e1 = spec.epochs or train_default.epochs_stage1
         e2 = spec.epochs or train_default.epochs_stage2
-        dec = spec.decoder if spec.multi_device else "single_device"
-        train_rate = _rate(_measured("stage1", spec.modality, dec), shuffled)
-        eval_rate = _rate(_measured("evaluation", spec.modality, dec), sequential)
-        per_epoch = n["train"] / train_rate + n["val"] / eval_rate
+        single_train = _rate(_measured("stage1", spec.modality, "single_device"), shuffled)
+        single_eval = _rate(_measured("evaluation", spec.modality, "single_device"), sequential)
+        own = e1 * (n["train"] / single_train + n["val"] / single_eval) + startup  # a center's own model
         if not spec.multi_device:
-            seconds = len(spec.centers) * (e1 * per_epoch + startup) + len(spec.centers) * n["test"] / eval_rate
+            seconds = len(spec.centers) * (own + n["test"] / single_eval)
         else:
+            train_rate = _rate(_measured("stage1", spec.modality, spec.decoder), shuffled)
+            eval_rate = _rate(_measured("evaluation", spec.modality, spec.decoder), sequential)
+            linked = e1 * (n["train"] / train_rate + n["val"] / eval_rate) + startup
             features = _rate(_measured("features", spec.modality), sequential)
             decode, stage2_rate = _measured("decode", spec.decoder), _measured("stage2", spec.decoder)
-            devices = K + 1
-            stage1 = devices * (e1 * per_epoch + startup)
-            senders = devices if len(spec.centers) > 1 else K
+            adopted = seed_name(SINGLE_DEVICE[spec.modality], spec.seed) in names and not spec.overrides
+            senders = K + 1 if len(spec.centers) > 1 else K
+            stage1 = (0.0 if adopted else len(spec.centers) * own) + senders * linked
             total = n["train"] + n["val"] + n["test"]
             handover = senders * total / features
             setup = (n["train"] + n["val"]) / features + startup
             stage2 = len(spec.centers) * (setup + e2 * (n["train"] / stage2_rate + n["val"] * K / decode))
-            evaluation = len(spec.centers) * (startup + n["test"] / features + snrs * n["test"] * K / decode)
+            passes = snrs * (len(PROMPTS) if spec.seed == 0 and not spec.overrides else 1) + 2  # + alone, lossless
+            evaluation = len(spec.centers) * (startup + n["test"] / features + passes * n["test"] * K / decode)
             seconds = stage1 + handover + stage2 + evaluation
         runs[spec.name] = calibration * seconds
     return {"runs": runs, "total_s": sum(runs.values()), "calibration": calibration,

@@ -76,10 +76,13 @@ def test_estimate_matches_a_hand_computation_from_the_throughput_file():
     decode, K, snrs = t["decode"]["gru"], 3, 5
     per_epoch = 840 / rate(t["stage1"]["both"]["gru"], shuffled) + 300 / rate(t["evaluation"]["both"]["gru"],
                                                                                sequential)
-    stage1 = 4 * (2 * per_epoch + startup)                                      # every device, 2 epochs
+    own = 2 * (840 / rate(t["stage1"]["both"]["single_device"], shuffled)
+               + 300 / rate(t["evaluation"]["both"]["single_device"], sequential)) + startup
+    stage1 = own + 3 * (2 * per_epoch + startup)             # the center's own model, 3 linked collaborators
     handover = 3 * (840 + 300 + 300) / features                                  # the K collaborators, every split
     stage2 = (840 + 300) / features + startup + 2 * (840 / t["stage2"]["gru"] + 300 * K / decode)
-    evaluation = startup + 300 / features + snrs * 300 * K / decode
+    passes = snrs * 3 + 2                    # each SNR with 3 prompts (seed 0), center alone, lossless link
+    evaluation = startup + 300 / features + passes * 300 * K / decode
     expected = t["calibration"] * (stage1 + handover + stage2 + evaluation)
     est = suite.estimate_seconds([spec], MANIFEST, "default", snrs)
     assert est["runs"]["llm-disac-gru"] == pytest.approx(expected, rel=1e-12)
