@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n== evaluation on the test split, links at {args.snr:g} dB ==")
     evaluate_test_split(data, run_dir, args.snr, args.seed)
     print(f"\ncontact sheet: {data / 'contact_sheet.png'}\ntraining curves: {plot_training(run_dir)}\n"
-          f"metrics: {run_dir}/stage1/*/metrics.csv, {run_dir}/stage2/metrics.csv")
+          f"metrics: {run_dir}/center/*/metrics.csv, {run_dir}/stage1/*/metrics.csv, {run_dir}/stage2/metrics.csv")
     if args.live_seconds > 0:
         print(f"\n== live ROS 2 graph: 4 devices for {args.live_seconds:g} s, recording every topic ==")
         run_live(args, run_dir)

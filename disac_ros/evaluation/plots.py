@@ -185,9 +185,9 @@ def plot_figures(results: dict, out: Path) -> list[str]:
 # --- training and the live graph (``disac demo``) -----------------------------------------------------------------
 
 def plot_training(run: Path) -> Path:
-    """Training curves of every stage-1 device and of stage 2 (validation loss proxy: accuracy and NMSE)."""
+    """Training curves of the center's own model, every stage-1 device and stage 2 (validation accuracy, NMSE)."""
     fig, axes = _pyplot().subplots(1, 3, figsize=(14, 4))
-    for path in sorted(run.glob("stage*/**/metrics.csv")):
+    for path in sorted({*run.glob("center/*/metrics.csv"), *run.glob("stage*/**/metrics.csv")}):
         rows = list(csv.DictReader(path.read_text().splitlines()))
         name = str(path.parent.relative_to(run))
         epochs = [int(r["epoch"]) for r in rows]

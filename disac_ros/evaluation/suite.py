@@ -293,15 +293,21 @@ def machine() -> str:
             f" {torch.get_num_threads()} threads")
 
 
-def last_metrics(run: Path) -> dict[str, dict]:
-    """The last row of every stage's metrics.csv (``stage1/<device>``, ``stage2``, ``stage2-<device>``)."""
+def kept_metrics(run: Path) -> dict[str, dict]:
+    """The metrics.csv row of the epoch whose checkpoint was kept (the best validation loss), per stage.
+
+    Stages: ``center/<device>``, ``stage1/<device>``, ``stage2``, ``stage2-<device>``; each row also gets
+    ``epochs_run`` (fewer than the budget after an early stop).
+    """
     import csv
 
     out = {}
-    for path in sorted(run.glob("stage*/**/metrics.csv")) + sorted(run.glob("stage2*/metrics.csv")):
+    for path in sorted({*run.glob("center/*/metrics.csv"), *run.glob("stage*/**/metrics.csv")}):
         rows = list(csv.DictReader(path.read_text().splitlines()))
         if rows:
-            out[str(path.parent.relative_to(run))] = {k: float(v) for k, v in rows[-1].items() if v != ""}
+            kept = [r for r in rows if r.get("best", "1") == "1"][-1:] or rows[-1:]
+            row = {k: float(v) for k, v in kept[0].items() if v != ""}
+            out[str(path.parent.relative_to(run))] = {**row, "epochs_run": len(rows)}
     return out
 
 
@@ -356,7 +362,7 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
             "equivalent_commands": equivalent_commands(spec, data, run, preset, seed, snrs),
             "train_seconds": record.train_seconds, "trained_now": record.steps_done,
             "estimated_seconds": estimate["runs"][spec.name], "evaluation": evaluation,
-            "training": last_metrics(run),
+            "training": kept_metrics(run),
             "cost": cost.communication_cost(manifest, cfg.L_se, cfg.d_se, snrs, multi_device=spec.multi_device),
             "execution_time": cost.execution_time(data, run, snrs, repeats=timing_repeats),
         }
@@ -467,5 +473,5 @@ def results_for_run(data: Path, run: Path, evaluation: dict, comm: dict, exe: di
                     "classes": manifest["classes"]},
         "runs": {name: {"spec": asdict(spec), "run": str(run), "train_seconds": 0.0, "trained_now": [],
                         "estimated_seconds": None, "eval_seconds": wall_seconds, "evaluation": evaluation,
-                        "training": last_metrics(Path(run)), "cost": comm, "execution_time": exe}},
+                        "training": kept_metrics(Path(run)), "cost": comm, "execution_time": exe}},
     }
