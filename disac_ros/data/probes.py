@@ -24,6 +24,7 @@ import numpy as np
 
 from disac_ros.data import store
 from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates
+from disac_ros.sim.labels import label_errors
 
 PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
 
@@ -56,15 +57,9 @@ def _split_arrays(root: Path, manifest: dict, split: str, device: int,
     return out
 
 
-def _wrap(angle: np.ndarray) -> np.ndarray:
-    return (angle + np.pi) % (2 * np.pi) - np.pi
-
-
 def regression_errors(estimates: dict[str, np.ndarray], labels: np.ndarray) -> np.ndarray:
-    """Errors [M, 4] of the classical estimates against SI labels [M, 4] (angles wrapped to (-pi, pi])."""
-    err = np.stack([estimates[k] for k in store.LABEL_KEYS], axis=-1) - labels
-    err[:, 1] = _wrap(err[:, 1])
-    return err
+    """Errors [M, 4] of the classical estimates against SI labels [M, 4] (the azimuth error wrapped)."""
+    return label_errors(np.stack([estimates[k] for k in store.LABEL_KEYS], axis=-1), labels)
 
 
 def rmse_table(err: np.ndarray, mask: np.ndarray) -> dict[str, float | int]:

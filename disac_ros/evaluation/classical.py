@@ -69,16 +69,12 @@ import numpy as np
 from disac_ros.data import store
 from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates, region_point, world_points
 from disac_ros.data.probes import GaussianClassifier, rmse_table
-from disac_ros.sim.labels import sensing_labels
+from disac_ros.sim.labels import label_errors, sensing_labels
+from disac_ros.sim.labels import wrap_angle as wrap
 
 METHODS = ("single", "fusion")
 _F = {f: i for i, f in enumerate(FIELDS)}
 _LEVEL_DIM = 3  # (RCS dB, slant range, height z)
-
-
-def wrap(angle: np.ndarray) -> np.ndarray:
-    """Angles wrapped to [-pi, pi) (an error of exactly pi reads as -pi)."""
-    return (np.asarray(angle) + np.pi) % (2 * np.pi) - np.pi
 
 
 @dataclass
@@ -123,9 +119,7 @@ class ClassicalPredictions:
 
     def errors(self) -> np.ndarray:
         """The errors pred - true [M, 4], the azimuth error wrapped to [-pi, pi)."""
-        err = self.pred - self.true
-        err[:, 1] = wrap(err[:, 1])
-        return err
+        return label_errors(self.pred, self.true)
 
     def metrics(self) -> dict[str, dict[str, float | int]]:
         """{"all" | "blocked" | "line_of_sight": {samples, accuracy, RMSE per label (SI)}}; JSON-serialisable."""

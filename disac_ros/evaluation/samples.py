@@ -14,11 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from disac_ros.files import atomic_path
-
-
-def wrap(angle: np.ndarray) -> np.ndarray:
-    """Angles (errors) to (-pi, pi]."""
-    return np.pi - np.mod(np.pi - np.asarray(angle), 2 * np.pi)
+from disac_ros.sim.labels import label_errors
 
 
 @dataclass(frozen=True)
@@ -44,10 +40,8 @@ class Scored:
         return np.asarray(self.keys)[:, 0]
 
     def errors(self) -> np.ndarray:
-        """Estimate - truth [M, 4], the azimuth error wrapped to (-pi, pi]."""
-        err = np.asarray(self.pred, dtype=np.float64) - np.asarray(self.true, dtype=np.float64)
-        err[:, 1] = wrap(err[:, 1])
-        return err
+        """Estimate - truth [M, 4], the azimuth error wrapped to [-pi, pi)."""
+        return label_errors(self.pred, self.true)
 
     def correct(self) -> np.ndarray:
         return np.asarray(self.pred_class) == np.asarray(self.class_id)

@@ -54,7 +54,7 @@ import numpy as np
 
 from disac_ros.config import C, RadarConfig
 from disac_ros.sim import radar
-from disac_ros.sim.labels import sensing_labels
+from disac_ros.sim.labels import sensing_labels, wrap_angle
 
 #: Keys of :func:`crb_world`: the world-frame labels (``sim/labels.KEYS``) and the slant range.
 WORLD_KEYS = ("distance", "azimuth", "pitch", "radial_velocity", "slant_range")
@@ -164,7 +164,7 @@ def _world_jacobian(pose: radar.ArrayPose, slant_range, pitch_local, azimuth_loc
         h[..., i] = steps[..., i]
         plus, minus = _world(pose, *np.moveaxis(x + h, -1, 0)), _world(pose, *np.moveaxis(x - h, -1, 0))
         diff = plus - minus
-        diff[..., 1] = (diff[..., 1] + np.pi) % (2 * np.pi) - np.pi        # azimuth across +-pi
+        diff[..., 1] = wrap_angle(diff[..., 1])                           # azimuth across +-pi
         columns.append(diff / (2 * steps[..., i:i + 1]))
     return np.stack(columns, axis=-1)
 

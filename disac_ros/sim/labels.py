@@ -53,6 +53,18 @@ def sensing_labels(device_pos: np.ndarray, target_pos: np.ndarray, target_vel: n
     }
 
 
+def wrap_angle(angle):
+    """Angles (or angle differences) wrapped to [-pi, pi) (a difference of exactly pi reads as -pi)."""
+    return (np.asarray(angle) + np.pi) % (2 * np.pi) - np.pi
+
+
+def label_errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """Estimate - truth of SI labels [..., 4] in ``KEYS`` order, the azimuth error wrapped (:func:`wrap_angle`)."""
+    err = np.asarray(pred, dtype=np.float64) - np.asarray(true, dtype=np.float64)
+    err[..., 1] = wrap_angle(err[..., 1])
+    return err
+
+
 def normalization_spec(max_distance: float, velocity_bound: float) -> dict[str, dict[str, float]]:
     """Offset and scale per label so that x_norm = (x - offset) / scale lies in (0, 1); JSON-serialisable."""
     if not (max_distance > 0 and velocity_bound > 0):

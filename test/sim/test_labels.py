@@ -108,3 +108,13 @@ def test_state_to_world_inverts_eqs_55_to_57():
     lab = sensing_labels(center, target, np.zeros(3))
     back = state_to_world(center, lab["distance"], lab["azimuth"], lab["pitch"])
     assert np.allclose(back, target)
+
+
+def test_label_errors_wrap_the_azimuth_only():
+    import numpy as np
+
+    from disac_ros.sim.labels import label_errors, wrap_angle
+
+    assert wrap_angle(np.pi) == pytest.approx(-np.pi) and wrap_angle(-np.pi - 0.1) == pytest.approx(np.pi - 0.1)
+    err = label_errors([[10.0, np.pi - 0.05, 0.1, 3.0]], [[12.0, -np.pi + 0.05, 0.1 + 2 * np.pi, 1.0]])
+    np.testing.assert_allclose(err, [[-2.0, -0.1, -2 * np.pi, 2.0]], atol=1e-12)
