@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 import torch
 
-from disac_ros.models.lstn import AWGNChannel, demodulate, modulate
+from disac_ros.models.lstn import AWGNChannel
 
 #: Sec. V-A2: bandwidth B_k [Hz] and transmit power P_k [W] of every link in the paper's experiments.
 BANDWIDTH_HZ = 1e3
@@ -210,12 +210,12 @@ def transmit_codes(codes: np.ndarray, snr_db: float, gain: float = 1.0, lossless
         raise ValueError(f"codes must be a finite float32 [B, L_se, d_se] array, got {list(codes.shape)}")
     if not (math.isfinite(snr_db) and math.isfinite(gain) and gain > 0):
         raise ValueError(f"transmit_codes needs a finite SNR and a finite gain > 0, got {snr_db}, {gain}")
-    c = modulate(torch.from_numpy(codes))
+    code = torch.from_numpy(codes)
     channel = AWGNChannel(gain=math.sqrt(gain), lossless=lossless, equalize=True).eval()
     if generator is not None:  # AWGNChannel draws from the global RNG; fork it around the call for a seeded link
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
-            y = channel(c, float(snr_db))
+            y = channel.transmit(code, float(snr_db))
     else:
-        y = channel(c, float(snr_db))
-    return demodulate(y, codes.shape).numpy().astype(np.float32)
+        y = channel.transmit(code, float(snr_db))
+    return y.numpy().astype(np.float32)

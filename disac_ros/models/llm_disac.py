@@ -26,7 +26,7 @@ from torch import nn
 from disac_ros.config import ModelConfig
 from disac_ros.models.decoders import build_decoder
 from disac_ros.models.heads import DetectionLayout, MultiTaskHead
-from disac_ros.models.lstn import AWGNChannel, SemanticEncoder, demodulate, modulate
+from disac_ros.models.lstn import AWGNChannel, SemanticEncoder
 from disac_ros.models.rvfn import RVFN, RadarFrontEnd
 from disac_ros.models.tram import TRAM
 
@@ -86,7 +86,7 @@ class DeviceModel(nn.Module):
 
     def transmit(self, code: torch.Tensor, snr_db: torch.Tensor | None) -> torch.Tensor:
         """Modulate, pass the channel (Eq. 8) and demodulate: the received code e_hat [B, L_se, d_se]."""
-        return demodulate(self.channel(modulate(code), snr_db), code.shape)
+        return self.channel.transmit(code, snr_db)
 
     def decode(self, received: torch.Tensor, snr_db: torch.Tensor, distance_m: torch.Tensor) -> torch.Tensor:
         """s_hat [B, L_sf, d_sf] from a received code and its link's SNR and distance (Eqs. 37-40)."""

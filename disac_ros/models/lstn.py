@@ -186,3 +186,7 @@ class AWGNChannel(nn.Module):
                               torch.randn(c.shape, device=c.device, dtype=real_dtype)) * (sigma / math.sqrt(2.0))
         y = hc + noise.to(c.dtype)
         return y / gain if self.equalize else y
+
+    def transmit(self, code: torch.Tensor, snr_db: float | torch.Tensor | None = None) -> torch.Tensor:
+        """A real code [B, ...] through the link: :func:`modulate`, this channel, :func:`demodulate` (same shape)."""
+        return demodulate(self(modulate(code), snr_db), code.shape)

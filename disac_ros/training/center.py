@@ -28,7 +28,7 @@ from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.files import atomic_path
 from disac_ros.metrics import sensing_metrics, sensing_metrics_both
 from disac_ros.models.link import link_distances, relative_poses
-from disac_ros.models.lstn import AWGNChannel, demodulate, modulate
+from disac_ros.models.lstn import AWGNChannel
 from disac_ros.runs import Run, pick_device
 
 #: What a collaborator's decoder is told of its link (:meth:`CenterSide.decode`).
@@ -176,10 +176,6 @@ class CenterSide:
         """The center's own detection [B, D] as its head reads it (None when it reads none)."""
         return self.center_model.head_input(part.detection[idx].to(self.dev))
 
-    def transmit(self, code: torch.Tensor, snr_db: torch.Tensor) -> torch.Tensor:
-        """Modulate, the AWGN channel at ``snr_db`` (Eq. 8), demodulate."""
-        return demodulate(self.channel(modulate(code), snr_db), code.shape)
-
     def split(self, split: str) -> AggregationData:
         return AggregationData(self.run, self.data, self.center, self.collaborators, split, self.center_model)
 
@@ -199,7 +195,7 @@ class CenterSide:
         feats = []
         for j, decoder in enumerate(self.decoders):
             code = part.codes[idx, j].to(self.dev)
-            received = code if lossless else self.transmit(code, snr[:, j])
+            received = code if lossless else self.channel.transmit(code, snr[:, j])
             told_snr, told_distance = snr[:, j], part.link_distance[j].expand(len(idx)).to(self.dev)
             if prompt == "wrong":
                 told_snr, told_distance = lo + hi - told_snr, 2 * told_distance
