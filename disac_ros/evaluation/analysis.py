@@ -182,6 +182,18 @@ def condition_summary(root: str | Path, rows: Mapping[str, Mapping[int, Scored]]
     return out
 
 
+def _paired_accuracy(summary: dict, pair: str) -> dict | None:
+    """The accuracy difference interval of ``pair`` ("a - b") on all samples, or None when not measured."""
+    return summary["paired"].get(pair, {}).get("all", {}).get("accuracy")
+
+
+def _points(d: dict | None) -> str:
+    """An accuracy difference interval in points: ``+1.2 points [+0.3, +2.0]``."""
+    if d is None:
+        return "n/a"
+    return f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
+
+
 def _verdict(name: str, met: bool | None, value: str, target: str) -> dict:
     return {"target": name, "met": met, "measured": value, "wanted": target}
 
@@ -193,15 +205,13 @@ def target_verdicts(summary: dict) -> list[dict]:
     acc = v("sm-sd-rf", "accuracy")
     out.append(_verdict("SM-SD (RF) accuracy between 70 and 92 %", None if math.isnan(acc) else 0.70 <= acc <= 0.92,
                         f"{100 * acc:.1f} %", "70-92 %"))
-    d = summary["paired"].get("mm-sd - sm-sd-rf", {}).get("all", {}).get("accuracy")
+    d = _paired_accuracy(summary, "mm-sd - sm-sd-rf")
     out.append(_verdict("MM-SD at least 2 points above SM-SD (RF)", None if d is None else d["mean"] >= 0.02,
-                        "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "
-                        f"{100 * d['high']:+.1f}]", ">= +2 points"))
-    d = summary["paired"].get("llm-disac - mm-sd", {}).get("all", {}).get("accuracy")
+                        _points(d), ">= +2 points"))
+    d = _paired_accuracy(summary, "llm-disac - mm-sd")
     out.append(_verdict("LLM-DiSAC at least 5 points above MM-SD, paired interval excluding zero",
                         None if d is None else d["mean"] >= 0.05 and d["low"] > 0,
-                        "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "
-                        f"{100 * d['high']:+.1f}]", ">= +5 points, low > 0"))
+                        _points(d), ">= +5 points, low > 0"))
     llm, mm = summary["schemes"].get("llm-disac"), summary["schemes"].get("mm-sd")
     if llm and mm:
         seeds = sorted(set(llm["per_seed"]) & set(mm["per_seed"]))
@@ -228,15 +238,13 @@ def target_verdicts(summary: dict) -> list[dict]:
     out.append(_verdict("LLM-DiSAC within 3x of the classical estimator on line-of-sight samples",
                         None if any(math.isnan(r) for r in los.values()) else all(r <= 3 for r in los.values()),
                         ", ".join(f"{p} x{r:.2f}" for p, r in los.items()), "ratio <= 3 for each"))
-    d = summary["paired"].get("llm-disac - classical-fusion", {}).get("all", {}).get("accuracy")
+    d = _paired_accuracy(summary, "llm-disac - classical-fusion")
     out.append(_verdict("LLM-DiSAC at least as accurate as the classical multi-device fusion",
                         None if d is None else d["mean"] >= 0,
-                        "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "
-                        f"{100 * d['high']:+.1f}]", ">= 0 points"))
-    d = (summary["paired"].get("llm-disac-lossless - llm-disac")
-         or summary["paired"].get("llm-disac (lossless link) - llm-disac", {})).get("all", {}).get("accuracy")
+                        _points(d), ">= 0 points"))
+    d = _paired_accuracy(summary, "llm-disac-lossless - llm-disac") or \
+        _paired_accuracy(summary, "llm-disac (lossless link) - llm-disac")
     out.append(_verdict("the lossless channel at least as good as the noisy one within its interval",
                         None if d is None else d["high"] >= 0,
-                        "n/a" if d is None else f"{100 * d['mean']:+.1f} points [{100 * d['low']:+.1f}, "
-                        f"{100 * d['high']:+.1f}]", "interval reaches >= 0"))
+                        _points(d), "interval reaches >= 0"))
     return out

@@ -253,21 +253,19 @@ def summary_lines(summary: dict) -> list[str]:
             state = "not measured" if t["met"] is None else ("**met**" if t["met"] else "**missed**")
             lines.append(f"- {t['target']}: {state}; measured {t['measured']} (wanted {t['wanted']}).")
         lines.append("")
+    def nested_rows(table: dict) -> list[list[str]]:  # {key: {row: pooled intervals}} -> one line per (key, row)
+        return [[key, name, *(_ci(pooled, m) for m in METRICS)] for key, entries in table.items()
+                for name, pooled in entries.items()]
+
     if summary.get("prompt_by_snr"):
-        rows = []
-        for snr_key, entries in summary["prompt_by_snr"].items():
-            for name, pooled in entries.items():
-                rows.append([snr_key, name, *(_ci(pooled, m) for m in METRICS)])
+        rows = nested_rows(summary["prompt_by_snr"])
         lines += ["### The decoder's prompt: true, none, wrong, at each SNR (all test samples)", "",
                   "*no prompt*: the trained decoders are not told their link (no text, or zeros for the RNNs); "
                   "*wrong prompt*: told the SNR mirrored in the training range (20 dB reads 5 dB) and twice the "
                   "distance. The channel noise is the same draw in all three.", "",
                   *_md_table(["SNR dB", "row", *SUMMARY_COLUMNS], rows), ""]
     if summary.get("by_condition"):
-        rows = []
-        for condition, entries in summary["by_condition"].items():
-            for name, pooled in entries.items():
-                rows.append([condition, name, *(_ci(pooled, m) for m in METRICS)])
+        rows = nested_rows(summary["by_condition"])
         lines += ["### MMSense's modality gating under fog and low light (MM-SD with and without it)", "",
                   *_md_table(["condition", "row", *SUMMARY_COLUMNS], rows), ""]
     return lines
