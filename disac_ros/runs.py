@@ -284,7 +284,6 @@ class Run:
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""
         from disac_ros.checkpoint import load_weights
         from disac_ros.models.llm_disac import CenterModel
-        layout = self.detection_layout() if self.model_cfg.modality != "cv" else None
-        model = CenterModel(self.model_cfg, layout)
+        model = CenterModel(self.model_cfg, self.detection_layout())
         load_weights(model, self.stage2_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()

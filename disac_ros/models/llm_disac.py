@@ -31,6 +31,11 @@ from disac_ros.models.rvfn import RVFN, RadarFrontEnd
 from disac_ros.models.tram import TRAM
 
 
+def read_detection(cfg: ModelConfig, layout: DetectionLayout | None) -> DetectionLayout | None:
+    """The detection layout a model of ``cfg`` reads: none for a camera-only scheme or ``detection_input`` off."""
+    return layout if cfg.modality != "cv" and cfg.detection_input else None
+
+
 class DeviceModel(nn.Module):
     """RVFN + LSTN + local head of one device, built from a :class:`ModelConfig` and the data's shapes.
 
@@ -49,13 +54,12 @@ class DeviceModel(nn.Module):
         if cfg.rf_front_end == "physics":
             side = int(round(antennas ** 0.5))
             front_end = RadarFrontEnd(chirps, array_shape or (side, antennas // side), replicas)
-        self.detection = detection if cfg.modality != "cv" and cfg.detection_input else None
-        use_detection = self.detection is not None
+        self.detection = read_detection(cfg, detection)
         self.rvfn = RVFN(modality=cfg.modality, image_size=image_size, num_chirps=chirps, num_antennas=antennas,
                          num_samples=samples, L_sf=cfg.L_sf, d_sf=cfg.d_sf, visual_backbone=cfg.visual_backbone,
                          rf_channels=cfg.rf_channels, num_heads=cfg.fusion_heads, front_end=front_end,
-                         detection_features=self.detection.features if use_detection else 0,
-                         camera_cue=cfg.camera_cue and detection is not None and cfg.modality == "both",
+                         detection_features=self.detection.features if self.detection is not None else 0,
+                         camera_cue=cfg.camera_cue and detection is not None,
                          cue_columns=detection.cue if detection is not None else None, gating=cfg.gating)
         self.uses_link = cfg.multi_device if link is None else link
         if self.uses_link:
@@ -128,7 +132,7 @@ class CenterModel(nn.Module):
                          zero_init=cfg.tram_residual == "zero_init")
         self.pose_embed = nn.Linear(POSE_FEATURES, cfg.d_sf)
         self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes, dropout=cfg.dropout,
-                                  detection=detection if cfg.detection_input else None, prior=cfg.head_prior)
+                                  detection=read_detection(cfg, detection), prior=cfg.head_prior)
 
     @classmethod
     def starting_from(cls, center_model: DeviceModel) -> CenterModel:
