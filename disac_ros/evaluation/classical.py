@@ -69,6 +69,7 @@ import numpy as np
 from disac_ros.data import store
 from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates, region_point, world_points
 from disac_ros.data.probes import GaussianClassifier, rmse_table
+from disac_ros.evaluation.samples import Scored
 from disac_ros.sim.labels import label_errors, sensing_labels
 from disac_ros.sim.labels import wrap_angle as wrap
 
@@ -120,6 +121,11 @@ class ClassicalPredictions:
     def errors(self) -> np.ndarray:
         """The errors pred - true [M, 4], the azimuth error wrapped to [-pi, pi)."""
         return label_errors(self.pred, self.true)
+
+    def scored(self) -> Scored:
+        """The per-sample outcome the report's intervals and paired rows are computed from."""
+        return Scored(keys=np.asarray(self.keys), pred=self.pred, true=self.true, pred_class=self.class_pred,
+                      class_id=self.class_id, blocked=self.center_blocked)
 
     def metrics(self) -> dict[str, dict[str, float | int]]:
         """{"all" | "blocked" | "line_of_sight": {samples, accuracy, RMSE per label (SI)}}; JSON-serialisable."""

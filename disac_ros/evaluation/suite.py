@@ -29,8 +29,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from disac_ros.config import CONFIG_DIR, DECODER_KINDS, SCHEMES, load_section
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
 from disac_ros.runs import Run
@@ -429,12 +427,9 @@ def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dic
     """
     from disac_ros.evaluation import analysis
     from disac_ros.evaluation.classical import classical_baselines
-    from disac_ros.evaluation.samples import Scored
 
     center = plan[0].centers[0]
-    classical = {name: Scored(keys=np.asarray(c.keys), pred=c.pred, true=c.true, pred_class=c.class_pred,
-                              class_id=c.class_id, blocked=c.center_blocked)
-                 for name, c in classical_baselines(data, "test", center).items()}
+    classical = {name: c.scored() for name, c in classical_baselines(data, "test", center).items()}
     rows = collect_records(data, out, plan, results, snr_db)
     summary = analysis.summarize(rows, classical, analysis.crb_rows(data, "test", center), PAIRS, snr_db, seed)
     summary["center"] = center
