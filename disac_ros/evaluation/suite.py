@@ -392,10 +392,11 @@ def base_name(spec: RunSpec) -> str:
     return spec.name.removesuffix(f"-s{spec.seed}") if spec.seed else spec.name
 
 
-def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float) -> dict[str, dict]:
+def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float,
+                    only: tuple[str, ...] | None = None) -> dict[str, dict]:
     """Per-sample outcomes of every evaluated run at ``snr_db`` at the first center: {row: {seed: Scored}}.
 
-    LLM-DiSAC also gives its center-alone and prompt-ablation rows.
+    LLM-DiSAC also gives its center-alone and prompt-ablation rows; ``only`` keeps (and reads) just those rows.
     """
     from disac_ros.evaluation.offline import records_path
     from disac_ros.evaluation.samples import Scored
@@ -412,6 +413,8 @@ def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, s
                              "llm-disac (no prompt)": ("prompt-none", snr_db),
                              "llm-disac (wrong prompt)": ("prompt-wrong", snr_db)})
         for row, (variant, snr) in variants.items():
+            if only is not None and row not in only:
+                continue
             path = records_path(run, "test", center, variant, snr)
             if path.exists():
                 rows.setdefault(row, {})[spec.seed] = Scored.load(path)
@@ -437,8 +440,8 @@ def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dic
                                                                if k in ("mm-sd", "mm-sd-gated")}, seed)
     summary["prompt_by_snr"] = {}
     for snr in results["snrs_db"]:
-        at = collect_records(data, out, plan, results, snr)
-        keep = {k: at[k] for k in ("llm-disac", "llm-disac (no prompt)", "llm-disac (wrong prompt)") if k in at}
+        keep = collect_records(data, out, plan, results, snr,
+                               ("llm-disac", "llm-disac (no prompt)", "llm-disac (wrong prompt)"))
         if keep:
             summary["prompt_by_snr"][f"{snr:g}"] = {k: analysis.scheme_summary(v, seed)["pooled"]["all"]
                                                      for k, v in keep.items()}
