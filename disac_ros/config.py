@@ -439,6 +439,9 @@ class ModelConfig(_Strict):
                              "projected into its image (RF+camera schemes only)")
     head_prior: bool = Field(True, description="the heads refine the detection's estimate (logit of the prior "
                              "added before the sigmoid) instead of Eq. 46's plain sigmoid")
+    head_feature_drop: float = Field(0.5, ge=0, lt=1, description="a head that reads the detection drops a "
+                                     "sample's whole learned feature with this probability in training (models "
+                                     "without a link; the stage-2 center keeps every feature)")
     gating: bool = Field(False, description="MMSense's modality gating of the RF and camera features in RVFN")
     tram_residual: Literal["zero_init", "paper"] = Field(
         "zero_init", description="zero_init: TRAM adds the collaborators' attention to the center's feature with "

@@ -69,7 +69,8 @@ class DeviceModel(nn.Module):
         # the local head of a linked device reads the decoded feature only (the code must carry the detection);
         # the head of a device without a link also reads its detection directly and refines its estimate
         self.head = MultiTaskHead(cfg.d_sf, num_classes=cfg.num_classes, dropout=cfg.dropout,
-                                  detection=None if self.uses_link else self.detection, prior=cfg.head_prior)
+                                  detection=None if self.uses_link else self.detection, prior=cfg.head_prior,
+                                  feature_drop=cfg.head_feature_drop)
 
     def features(self, image: torch.Tensor, echo: torch.Tensor, detection: torch.Tensor | None = None) -> torch.Tensor:
         """s_mul [B, L_sf, d_sf] (Alg. 2)."""
