@@ -1,6 +1,7 @@
 """pip metadata for disac_ros; ROS 2 users build the same package with colcon (see README).
 
-The exact, tested versions are pinned in requirements.txt, which scripts/bootstrap.sh installs.
+The exact, tested versions are pinned in requirements.txt, which scripts/bootstrap.sh installs; ROS 2 users
+install requirements-core.txt (the same pins without ROS 2 wheels) beside their ROS installation.
 """
 from setuptools import find_packages, setup
 
@@ -9,7 +10,7 @@ setup(
     version="0.1.0",
     description="LLM-DiSAC distributed RF-visual sensing and semantic communication on ROS 2",
     license="Apache-2.0",
-    python_requires="==3.11.*",
+    python_requires=">=3.11",  # the venv is 3.11 (requirements.lock); Jazzy's Ubuntu 24.04 runs 3.12
     packages=find_packages(include=["disac_ros", "disac_ros.*"]),
     install_requires=[
         "numpy", "pyyaml", "torch", "torchvision", "transformers", "peft", "timm", "gguf",

@@ -15,10 +15,10 @@ Topics (message; publisher):
 
 * ``camera/image_raw`` (sensor_msgs/Image, rgb8), ``camera/camera_info`` (sensor_msgs/CameraInfo), ``radar/echo``
   (disac_ros/RadarEcho, one per target): genesis_bridge, per device;
-* ``semantic/tx`` (disac_ros/SemanticCode) and ``semantic/timing`` (std_msgs/Float64MultiArray, t_ft and t_se of
+* ``semantic/tx`` (disac_ros/SemanticCode) and ``semantic/timing`` (disac_ros/EncoderTiming, t_ft and t_se of
   Eq. 14): device_encoder;
-* ``semantic/rx`` (disac_ros/SemanticCode) and ``link/stats`` (std_msgs/Float64MultiArray, Eqs. 9-10): channel,
-  per collaborator;
+* ``semantic/rx`` (disac_ros/SemanticCode) and ``link/stats`` (disac_ros/LinkStats, Eqs. 9-10): channel, per
+  collaborator;
 * ``targets`` (disac_ros/TargetStateArray) and ``targets/markers`` (visualization_msgs/MarkerArray): aggregator;
 * ``ground_truth/targets`` (disac_ros/TargetStateArray), ``scene/markers`` (visualization_msgs/MarkerArray) and
   ``/clock`` (rosgraph_msgs/Clock): genesis_bridge (``/clock`` also ``disac play``).

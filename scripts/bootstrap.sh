@@ -20,7 +20,7 @@ die() { printf '\033[31m[bootstrap] error:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # What each step depends on; a step re-runs only when its inputs change.
 digest() { cat "$@" | sha256sum | cut -c1-16; }
-PY_INPUTS=("$ROOT/requirements.txt" "$ROOT/setup.py" "$ROOT/scripts/bootstrap.sh")
+PY_INPUTS=("$ROOT/requirements.txt" "$ROOT/requirements-core.txt" "$ROOT/setup.py" "$ROOT/scripts/bootstrap.sh")
 MSG_INPUTS=("$ROOT/CMakeLists.txt" "$ROOT/package.xml" "$ROOT"/msg/*.msg "$ROOT/scripts/bootstrap.sh")
 py_digest="$(digest "${PY_INPUTS[@]}")"
 msg_digest="$(digest "${MSG_INPUTS[@]}")"

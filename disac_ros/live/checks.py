@@ -3,25 +3,20 @@
 Each check returns the value a node uses or raises :class:`disac_ros.live.drops.Dropped` with the reason the
 node counts and logs; nothing a publisher sends may end a node, and nothing non-finite may leave one.
 
-* stamps: :func:`header_stamp` (a header's ``sec``/``nanosec``), :func:`finite_stamp` (seconds in a labelled
-  array), both within :data:`MAX_STAMP_S`;
-* labelled arrays (``std_msgs/Float64MultiArray`` with ``layout.dim[0].label = "a,b,..."``): :func:`labelled`,
-  :func:`duration`;
+* stamps: :func:`header_stamp` (a header's ``sec``/``nanosec``);
+* durations (the encoder timings and link delays of Eq. 14): :func:`duration`;
 * semantic codes: :func:`code_layout` (shape, on-air dtype, payload);
 * target states: :func:`finite_states` (estimates before they are published, ground truth when it arrives).
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from disac_ros.live.drops import Dropped
 from disac_ros.stamps import NS
 
-#: Stamps are sim time in [0, 2^31) s: ``builtin_interfaces/Time.sec`` is int32 and sim time starts at 0.
-MAX_STAMP_S = 2**31
 #: Longest duration a stage of Eq. (14) may report [s] (a day): anything longer is not a measurement.
 MAX_DURATION_S = 86_400.0
 #: On-air bytes per value of each ``SemanticCode.dtype`` (DTYPE_FLOAT32 = 0, DTYPE_FLOAT16 = 1).
@@ -40,36 +35,6 @@ def header_stamp(msg) -> int:
         raise Dropped("invalid", f"header stamp sec {sec} nanosec {nanosec} is not a sim time (sec >= 0, "
                                  f"0 <= nanosec < 10^9)")
     return sec * NS + nanosec
-
-
-def finite_stamp(value: float, what: str = "stamp_s") -> int:
-    """A stamp given in seconds (a labelled array's ``stamp_s``) as integer nanoseconds.
-
-    NaN or infinite: ``nan``; negative or beyond :data:`MAX_STAMP_S`: ``invalid``.
-    """
-    value = float(value)
-    if not math.isfinite(value):
-        raise Dropped("nan", f"{what} {value} is not finite")
-    if not 0.0 <= value < MAX_STAMP_S:
-        raise Dropped("invalid", f"{what} {value:g} s is not a sim time in [0, 2^31) s")
-    return round(value * NS)
-
-
-def labelled(label: str, data: Sequence[float], required: Iterable[str] = ()) -> dict[str, float]:
-    """The fields of a labelled array (``label`` "a,b,.." naming ``data``), with the ``required`` fields present.
-
-    As many values as labels, no label twice and every required field present, else ``size``. Values are not
-    checked here (NaN may mean "missing", see :func:`duration`).
-    """
-    fields = label.split(",") if label else []
-    if len(fields) != len(data):
-        raise Dropped("size", f"{len(data)} values for {len(fields)} labels {fields}")
-    if len(set(fields)) != len(fields):
-        raise Dropped("size", f"a label appears twice in {fields}")
-    missing = [f for f in required if f not in fields]
-    if missing:
-        raise Dropped("size", f"fields {missing} missing (got {fields})")
-    return {f: float(v) for f, v in zip(fields, data, strict=True)}
 
 
 def duration(value: float, what: str, maximum: float = MAX_DURATION_S, missing_ok: bool = True) -> float:

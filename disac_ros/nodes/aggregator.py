@@ -14,8 +14,8 @@ T_exe = max over contributing k. Logged per frame at debug level, summarised at 
 ``summary_period_s``.
 
 Every input is checked before it is used (:mod:`disac_ros.live.checks`) and counted and dropped when wrong: codes
-(device, stamp, layout, shape, finite values, link SNR and distance), timings and link statistics (labels, a
-finite sim-time ``stamp_s``, durations, target id), ground truth (stamp, finite states). An estimate that is not
+(device, stamp, layout, shape, finite values, link SNR and distance), timings and link statistics (device,
+header stamp, finite durations, target id), ground truth (stamp, finite states). An estimate that is not
 all finite is never published (``nonfinite_output``). Every callback is :func:`disac_ros.live.drops.guarded`.
 """
 from __future__ import annotations
@@ -27,16 +27,15 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
 from disac_ros.inference import Received
-from disac_ros.live.checks import code_layout, duration, finite_stamp, finite_states, header_stamp, labelled
+from disac_ros.live.checks import code_layout, duration, finite_states, header_stamp
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
-from disac_ros.msg import SemanticCode, TargetStateArray
+from disac_ros.msg import EncoderTiming, LinkStats, SemanticCode, TargetStateArray
 from disac_ros.nodes.loading import load_run, load_scene_config
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
@@ -121,9 +120,9 @@ class Aggregator(Node):
         for k in self.devices:
             self.create_subscription(SemanticCode, device_topic(k, RX), lambda m, k=k: self.on_code(k, m),
                                      RELIABLE_QOS)
-            self.create_subscription(Float64MultiArray, device_topic(k, TIMING), lambda m, k=k: self.on_timing(k, m),
+            self.create_subscription(EncoderTiming, device_topic(k, TIMING), lambda m, k=k: self.on_timing(k, m),
                                      RELIABLE_QOS)
-            self.create_subscription(Float64MultiArray, device_topic(k, LINK_STATS),
+            self.create_subscription(LinkStats, device_topic(k, LINK_STATS),
                                      lambda m, k=k: self.on_stats(k, m), RELIABLE_QOS)
         self.create_subscription(TargetStateArray, GROUND_TRUTH, self.on_truth, RELIABLE_QOS)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
@@ -160,30 +159,26 @@ class Aggregator(Node):
             return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         self._aggregate(ready)
 
-    @staticmethod
-    def _fields(msg, required: tuple[str, ...]) -> dict[str, float]:
-        """The labelled fields of a Float64MultiArray (:func:`disac_ros.live.checks.labelled`)."""
-        return labelled(msg.layout.dim[0].label if msg.layout.dim else "", msg.data, required)
-
     @guarded
     def on_timing(self, device_id: str, msg) -> None:
+        if msg.device_id != device_id:
+            return self.drops.warn("unknown_device", f"timing from {msg.device_id!r} on {device_id}'s topic")
         try:
-            v = self._fields(msg, ("stamp_s",))
-            key = finite_stamp(v["stamp_s"])
-            times = tuple(duration(v.get(f, math.nan), f) for f in ("feature_extraction_s", "encoding_s"))
+            key = header_stamp(msg)
+            times = (duration(msg.feature_extraction_s, "feature_extraction_s"), duration(msg.encoding_s, "encoding_s"))
         except Dropped as exc:
             return self.drops.warn(exc.reason, f"timing of {device_id}: {exc}")
         _remember(self._timing[device_id], key, times)
 
     @guarded
     def on_stats(self, device_id: str, msg) -> None:
+        if msg.device_id != device_id:
+            return self.drops.warn("unknown_device", f"link statistics from {msg.device_id!r} on {device_id}'s topic")
         try:
-            v = self._fields(msg, ("stamp_s", "delay_s"))
-            key = finite_stamp(v["stamp_s"])
-            delay = duration(v["delay_s"], "delay_s", maximum=math.inf, missing_ok=False)
-            target = v.get("target_id", 0.0)
-            if not (target.is_integer() and 0 <= target < self.num_targets):
-                raise Dropped("unknown_target", f"target id {target:g} outside 0..{self.num_targets - 1}")
+            key = header_stamp(msg)
+            delay = duration(msg.delay_s, "delay_s", maximum=math.inf, missing_ok=False)
+            if msg.target_id >= self.num_targets:
+                raise Dropped("unknown_target", f"target id {msg.target_id} outside 0..{self.num_targets - 1}")
         except Dropped as exc:
             return self.drops.warn(exc.reason, f"link statistics of {device_id}: {exc}")
         _remember(self._t_com[device_id], key, self._t_com[device_id].get(key, 0.0) + delay)

@@ -3,8 +3,8 @@
 For every collaborator k in ``devices`` it subscribes to ``<k>/semantic/tx`` and publishes ``<k>/semantic/rx``:
 the code after modulation, ``y = H c + n`` and demodulation, exactly as training applies the channel
 (:func:`disac_ros.models.link.transmit_codes`), with the link's SNR and distance filled in, and ``<k>/link/stats``
-(std_msgs/Float64MultiArray, fields :data:`disac_ros.ros.convert.LINK_STATS_FIELDS`, named in
-``layout.dim[0].label``): payload bytes and bits, SNR, distance, gain, N_0, Shannon rate (Eq. 9) and delay (Eq. 10).
+(``LinkStats``, the code's stamp and target): payload bytes and bits, SNR, distance, gain, N_0, Shannon rate
+(Eq. 9) and delay (Eq. 10).
 
 Link model (:mod:`disac_ros.models.link`). The distance d_k is the 3-D distance between device k and the center in
 the scene config (what training prompts the decoder with). The SNR at sim time t is ``snr_db``
@@ -31,7 +31,6 @@ import numpy as np
 import torch
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from std_msgs.msg import Float64MultiArray
 
 from disac_ros.live.checks import code_layout, finite_array, header_stamp
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
@@ -48,11 +47,11 @@ from disac_ros.models.link import (
     snr_at,
     transmit_codes,
 )
-from disac_ros.msg import SemanticCode
+from disac_ros.msg import LinkStats, SemanticCode
 from disac_ros.nodes.loading import load_scene_config, set_torch_threads
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.spin import ConfigError, spin
-from disac_ros.ros.convert import LINK_STATS_FIELDS, code_to_msg, labeled_array, msg_to_code, to_seconds
+from disac_ros.ros.convert import code_to_msg, msg_to_code, stats_to_msg, to_seconds
 from disac_ros.ros.qos import RELIABLE_QOS
 from disac_ros.topics import LINK_STATS, RX, TX, device_topic
 
@@ -111,7 +110,7 @@ class Channel(Node):
         torch.manual_seed(self.seed)
 
         self.rx_pubs = {k: self.create_publisher(SemanticCode, device_topic(k, RX), RELIABLE_QOS) for k in self.devices}
-        self.stats_pubs = {k: self.create_publisher(Float64MultiArray, device_topic(k, LINK_STATS), RELIABLE_QOS)
+        self.stats_pubs = {k: self.create_publisher(LinkStats, device_topic(k, LINK_STATS), RELIABLE_QOS)
                            for k in self.devices}
         for k in self.devices:
             self.create_subscription(SemanticCode, device_topic(k, TX), lambda msg, k=k: self.on_code(k, msg),
@@ -161,9 +160,9 @@ class Channel(Node):
         out = code_to_msg(received, device_id, msg.target_id, msg.header.stamp, msg.header.frame_id,
                           snr_db=stats["snr_db"], distance_m=self.distance[device_id])
         out.dtype, out.payload_bytes = msg.dtype, payload
-        stats.update(stamp_s=t, target_id=float(msg.target_id), distance_m=self.distance[device_id])
         # Statistics first: the aggregator may aggregate as soon as the last code of a frame arrives.
-        self.stats_pubs[device_id].publish(labeled_array(LINK_STATS_FIELDS, stats))
+        self.stats_pubs[device_id].publish(stats_to_msg(device_id, msg.header.stamp, msg.header.frame_id,
+                                                        msg.target_id, self.distance[device_id], stats))
         self.rx_pubs[device_id].publish(out)
         self._stats[device_id].append(stats)
         self.get_logger().debug(f"{device_id} t={t:.3f} s target {msg.target_id}: SNR {stats['snr_db']:.1f} dB, "

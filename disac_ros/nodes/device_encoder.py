@@ -5,8 +5,8 @@ relative topic names (:mod:`disac_ros.topics`), so a remap or another namespace 
 ``camera/image_raw`` and ``radar/echo`` (sensor-data QoS), pairs the image with the echoes of all N targets of the
 same stamp (:class:`disac_ros.live.pairing.FrameAssembler`), encodes them with
 :meth:`disac_ros.inference.LLMDiSAC.encode` and publishes ``semantic/tx`` (one SemanticCode per target, same stamp;
-SNR and distance NaN: the channel fills them) and ``semantic/timing`` (Float64MultiArray
-``stamp_s, feature_extraction_s, encoding_s``: t_ft and t_se of Eq. 14).
+SNR and distance NaN: the channel fills them) and ``semantic/timing`` (``EncoderTiming``, t_ft and t_se of
+Eq. 14, same stamp).
 
 Malformed inputs (image encoding or size, NaN echoes, an echo of another device or target, an insane, stale,
 duplicate or out-of-order stamp) are logged, throttled per reason, and dropped; so are codes that come out of the
@@ -19,18 +19,17 @@ import time
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from std_msgs.msg import Float64MultiArray
 
 from disac_ros.live.checks import finite_array
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
 from disac_ros.live.timing import StageTimes, module_timer
-from disac_ros.msg import SemanticCode
+from disac_ros.msg import EncoderTiming, SemanticCode
 from disac_ros.nodes.loading import load_run
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, spin
-from disac_ros.ros.convert import ENCODER_TIMING_FIELDS, code_to_msg, labeled_array, ns_to_time
+from disac_ros.ros.convert import code_to_msg, ns_to_time, timing_to_msg
 from disac_ros.ros.qos import RELIABLE_QOS
 from disac_ros.stamps import NS
 from disac_ros.topics import TIMING, TX
@@ -71,7 +70,7 @@ class DeviceEncoder(Node):
         self.drops = DropLog(logger=self.get_logger())
 
         self.tx_pub = self.create_publisher(SemanticCode, TX, RELIABLE_QOS)
-        self.timing_pub = self.create_publisher(Float64MultiArray, TIMING, RELIABLE_QOS)
+        self.timing_pub = self.create_publisher(EncoderTiming, TIMING, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
                                      self.encode)
@@ -99,8 +98,7 @@ class DeviceEncoder(Node):
         for n, code in enumerate(codes):
             self.tx_pub.publish(code_to_msg(code, self.device_id, n, stamp, self.device_id))
         t_ft, t_se = self.times.last("feature_extraction"), self.times.last("encoding")
-        self.timing_pub.publish(labeled_array(ENCODER_TIMING_FIELDS, {
-            "stamp_s": frame.stamp / NS, "feature_extraction_s": t_ft, "encoding_s": t_se}))
+        self.timing_pub.publish(timing_to_msg(self.device_id, stamp, self.device_id, t_ft, t_se))
         self.encoded += 1
         self.get_logger().debug(f"frame {frame.stamp / NS:.3f} s encoded: t_ft {1e3 * t_ft:.1f} ms, "
                                 f"t_se {1e3 * t_se:.2f} ms")

@@ -1,6 +1,6 @@
 """ROS 2 plumbing below the nodes (no science here, no node).
 
-* :mod:`~disac_ros.ros.convert` - NumPy <-> messages, stamps, the labelled Float64MultiArray, message classes;
+* :mod:`~disac_ros.ros.convert` - NumPy <-> messages, stamps, the typed side channels, message classes;
 * :mod:`~disac_ros.ros.qos` - the graph's QoS profiles and the recorder/player QoS mapping;
 * :mod:`~disac_ros.ros.markers` - RViz markers of the scene and of the estimates;
 * :mod:`~disac_ros.ros.bags` - rosbag2 (MCAP) writer and readers, ROS-free (``rosbags``);

@@ -2,9 +2,9 @@
 
 Every ``msg_to_*`` function raises ``ValueError`` with a message that says what was expected, so a node can
 log it and drop the message instead of crashing. No cv_bridge for ROS 2 exists on PyPI; these few lines do
-what it would for the two encodings we use. Also: stamps (:func:`to_time`, :func:`ns_to_time`), the labelled
-``std_msgs/Float64MultiArray`` of link statistics and encoder timings (:func:`labeled_array`; diagnostic_msgs is
-not available as a wheel here) and a message class by type name (:func:`import_message`).
+what it would for the two encodings we use. Also: stamps (:func:`to_time`, :func:`ns_to_time`), the typed side
+channels (:func:`timing_to_msg` for ``EncoderTiming``, :func:`stats_to_msg` for ``LinkStats``) and a message class
+by type name (:func:`import_message`).
 """
 from __future__ import annotations
 
@@ -14,17 +14,11 @@ import math
 import numpy as np
 from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
-from std_msgs.msg import Float64MultiArray, MultiArrayDimension
 
-from disac_ros.msg import RadarEcho, SemanticCode, TargetState, TargetStateArray
+from disac_ros.msg import EncoderTiming, LinkStats, RadarEcho, SemanticCode, TargetState, TargetStateArray
 from disac_ros.stamps import NS
 
 IMAGE_ENCODINGS = ("rgb8", "bgr8")
-#: Field order of the link statistics (Float64MultiArray on ``<device>/link/stats``).
-LINK_STATS_FIELDS = ("stamp_s", "target_id", "payload_bytes", "payload_bits", "snr_db", "distance_m", "gain",
-                     "noise_power_w", "rate_bps", "delay_s")
-#: Field order of an encoder's per-frame timings (Float64MultiArray on ``<device>/semantic/timing``).
-ENCODER_TIMING_FIELDS = ("stamp_s", "feature_extraction_s", "encoding_s")
 
 
 def import_message(msgtype: str) -> type:
@@ -47,18 +41,26 @@ def ns_to_time(stamp_ns: int) -> Time:
     return Time(sec=int(stamp_ns) // NS, nanosec=int(stamp_ns) % NS)
 
 
-def labeled_array(fields: tuple[str, ...], values: dict[str, float]) -> Float64MultiArray:
-    """A Float64MultiArray of ``values`` in ``fields`` order (NaN where missing), its dimension labelled ``a,b,..``."""
-    msg = Float64MultiArray()
-    msg.layout.dim = [MultiArrayDimension(label=",".join(fields), size=len(fields), stride=len(fields))]
-    msg.data = [float(values.get(f, float("nan"))) for f in fields]
+def timing_to_msg(device_id: str, stamp: Time, frame_id: str, feature_extraction_s: float,
+                  encoding_s: float) -> EncoderTiming:
+    """An encoder's per-frame times (t_ft, t_se of Eq. 14) as ``EncoderTiming``."""
+    msg = EncoderTiming(device_id=device_id, feature_extraction_s=float(feature_extraction_s),
+                        encoding_s=float(encoding_s))
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
     return msg
 
 
-def read_labeled_array(msg: Float64MultiArray) -> dict[str, float]:
-    """The inverse of :func:`labeled_array`."""
-    fields = msg.layout.dim[0].label.split(",") if msg.layout.dim else []
-    return dict(zip(fields, (float(v) for v in msg.data), strict=False))
+#: ``LinkStats`` fields filled from :func:`disac_ros.models.link.link_budget`'s dictionary.
+LINK_BUDGET_FIELDS = ("payload_bits", "snr_db", "gain", "noise_power_w", "rate_bps", "delay_s")
+
+
+def stats_to_msg(device_id: str, stamp: Time, frame_id: str, target_id: int, distance_m: float,
+                 budget: dict[str, float]) -> LinkStats:
+    """One code's link budget (:func:`disac_ros.models.link.link_budget`) as ``LinkStats``."""
+    msg = LinkStats(device_id=device_id, target_id=int(target_id), payload_bytes=int(budget["payload_bytes"]),
+                    distance_m=float(distance_m), **{f: float(budget[f]) for f in LINK_BUDGET_FIELDS})
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    return msg
 
 
 def image_to_msg(rgb: np.ndarray, stamp: Time, frame_id: str) -> Image:

@@ -9,9 +9,6 @@ import pytest
 from nodetools import _assert_declared_as_table, _topics
 
 NS = 1_000_000_000
-TIMING = ("stamp_s", "feature_extraction_s", "encoding_s")
-STATS = ("stamp_s", "target_id", "payload_bytes", "payload_bits", "snr_db", "distance_m", "gain", "noise_power_w",
-         "rate_bps", "delay_s")
 
 
 def _aggregator(**params):
@@ -23,12 +20,22 @@ def _aggregator(**params):
     return Aggregator(parameter_overrides=overrides + [Parameter(k, value=v) for k, v in params.items()])
 
 
-def _array(fields, values):
-    """A labelled Float64MultiArray as the encoders (timings) and the channel (link statistics) publish it."""
-    from std_msgs.msg import Float64MultiArray, MultiArrayDimension
+def _timing(sec=4, t_ft=0.01, t_se=0.002, device="device_1", nanosec=0):
+    """An EncoderTiming as a device's encoder publishes it."""
+    from disac_ros.msg import EncoderTiming
 
-    msg = Float64MultiArray(data=[float(v) for v in values])
-    msg.layout.dim = [MultiArrayDimension(label=",".join(fields), size=len(fields), stride=len(fields))]
+    msg = EncoderTiming(device_id=device, feature_extraction_s=t_ft, encoding_s=t_se)
+    msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
+    return msg
+
+
+def _stats(sec=4, target=0, delay=0.15, device="device_1", nanosec=0):
+    """A LinkStats as the channel publishes it (one code of a 128-byte payload at 20 dB)."""
+    from disac_ros.msg import LinkStats
+
+    msg = LinkStats(device_id=device, target_id=target, payload_bytes=128, payload_bits=1024.0, snr_db=20.0,
+                    distance_m=46.0, gain=1.0, noise_power_w=0.01, rate_bps=6658.0, delay_s=delay)
+    msg.header.stamp.sec, msg.header.stamp.nanosec = sec, nanosec
     return msg
 
 
@@ -91,44 +98,41 @@ def test_aggregator_declares_its_table_and_names_device_topics(rclpy_context, fa
         node.destroy_node()
 
 
-@pytest.mark.parametrize("stamp", [math.inf, math.nan])
-def test_a_timing_with_a_non_finite_stamp_is_dropped(aggregator, stamp):
-    """Issue 16: one timing with stamp_s = inf (OverflowError) or NaN (ValueError) killed the aggregator."""
-    aggregator.on_timing("device_1", _array(TIMING, [stamp, 0.01, 0.002]))
-    assert aggregator.drops.counts["nan"] == 1 and not aggregator._timing["device_1"]
-    aggregator.on_timing("device_1", _array(TIMING, [4.0, 0.01, 0.002]))
+def test_side_information_is_typed_and_kept():
+    """Issue 16: timings and link statistics were Float64MultiArrays whose stamp_s = inf or NaN (OverflowError,
+    ValueError) killed the aggregator; as EncoderTiming / LinkStats the stamp is an integer header stamp."""
+    from disac_ros.msg import EncoderTiming, LinkStats
+
+    assert EncoderTiming.get_fields_and_field_types()["header"] == "std_msgs/Header"
+    assert LinkStats.get_fields_and_field_types()["delay_s"] == "double"
+
+
+def test_timing_and_link_statistics_are_remembered(aggregator):
+    aggregator.on_timing("device_1", _timing())
+    aggregator.on_stats("device_1", _stats(target=0))
+    aggregator.on_stats("device_1", _stats(target=1))
     assert aggregator._timing["device_1"][4 * NS] == (0.01, 0.002)
+    assert aggregator._t_com["device_1"][4 * NS] == pytest.approx(0.30)
+    assert not aggregator.drops.counts
     _assert_aggregates(aggregator, 4)
 
 
-def test_link_statistics_with_a_nan_stamp_are_dropped(aggregator):
-    """Issue 16: link statistics with a NaN stamp_s killed the aggregator (on_stats)."""
-    aggregator.on_stats("device_1", _array(STATS, [math.nan, 0, 128, 1024, 20, 46, 1, 0.01, 6658, 0.15]))
-    assert aggregator.drops.counts["nan"] == 1 and not aggregator._t_com["device_1"]
-    aggregator.on_stats("device_1", _array(STATS, [4.0, 0, 128, 1024, 20, 46, 1, 0.01, 6658, 0.15]))
-    assert aggregator._t_com["device_1"][4 * NS] == pytest.approx(0.15)
-    _assert_aggregates(aggregator, 4)
-
-
-@pytest.mark.parametrize("callback, fields, values, reason", [
-    ("on_timing", TIMING, [-3.0, 0.01, 0.002], "invalid"),                    # before sim time 0
-    ("on_timing", TIMING, [1e300, 0.01, 0.002], "invalid"),                   # beyond any ROS stamp
-    ("on_timing", TIMING, [4.0, -0.01, 0.002], "invalid"),                    # a negative duration
-    ("on_timing", TIMING, [4.0, math.inf, 0.002], "nan"),
-    ("on_timing", ("feature_extraction_s", "encoding_s"), [0.01, 0.002], "size"),   # no stamp
-    ("on_timing", TIMING, [4.0, 0.01], "size"),                               # 3 labels, 2 values
-    ("on_timing", (), [], "size"),                                            # no layout at all
-    ("on_stats", STATS, [4.0, 0, 128, 1024, 20, 46, 1, 0.01, 6658, math.nan], "nan"),    # no delay
-    ("on_stats", STATS, [4.0, 0, 128, 1024, 20, 46, 1, 0.01, 6658, -1.0], "invalid"),
-    ("on_stats", STATS, [4.0, 7, 128, 1024, 20, 46, 1, 0.01, 6658, 0.15], "unknown_target"),
-    ("on_stats", STATS, [4.0, 0.5, 128, 1024, 20, 46, 1, 0.01, 6658, 0.15], "unknown_target"),
-    ("on_stats", ("stamp_s", "stamp_s"), [4.0, 4.0], "size"),                 # a label twice
+@pytest.mark.parametrize("callback, msg, reason", [
+    ("on_timing", lambda: _timing(t_ft=math.inf), "nan"),
+    ("on_timing", lambda: _timing(t_se=-0.01), "invalid"),                    # a negative duration
+    ("on_timing", lambda: _timing(t_ft=1e6), "invalid"),                      # longer than a day
+    ("on_timing", lambda: _timing(sec=-3), "invalid"),                        # before sim time 0
+    ("on_timing", lambda: _timing(nanosec=NS), "invalid"),                    # not a time
+    ("on_timing", lambda: _timing(device="device_2"), "unknown_device"),      # on another device's topic
+    ("on_stats", lambda: _stats(delay=math.nan), "nan"),                      # no delay
+    ("on_stats", lambda: _stats(delay=-1.0), "invalid"),
+    ("on_stats", lambda: _stats(delay=math.inf), "nan"),
+    ("on_stats", lambda: _stats(target=7), "unknown_target"),
+    ("on_stats", lambda: _stats(sec=-1), "invalid"),
+    ("on_stats", lambda: _stats(device="device_9"), "unknown_device"),
 ])
-def test_malformed_side_information_is_counted_and_dropped(aggregator, callback, fields, values, reason):
-    msg = _array(fields, values)
-    if not fields:
-        msg.layout.dim = []
-    getattr(aggregator, callback)("device_1", msg)
+def test_malformed_side_information_is_counted_and_dropped(aggregator, callback, msg, reason):
+    getattr(aggregator, callback)("device_1", msg())
     assert dict(aggregator.drops.counts) == {reason: 1}
     assert not aggregator._timing["device_1"] and not aggregator._t_com["device_1"]
     _assert_aggregates(aggregator, 4)

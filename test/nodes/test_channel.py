@@ -45,7 +45,10 @@ def _assert_forwards(node, sent_before: int = 0) -> None:
     node.on_code("device_1", _code(sec=50 + len(node.sent_rx)))
     assert len(node.sent_rx) == sent_before + 1 and len(node.sent_stats) == sent_before + 1
     assert np.isfinite(np.asarray(node.sent_rx[-1].symbols)).all() and np.isfinite(node.sent_rx[-1].snr_db)
-    assert np.isfinite(np.asarray(node.sent_stats[-1].data)).all()
+    stats = node.sent_stats[-1]
+    assert stats.device_id == "device_1" and stats.header.stamp == node.sent_rx[-1].header.stamp
+    assert np.isfinite([getattr(stats, f) for f in ("payload_bits", "snr_db", "distance_m", "gain", "noise_power_w",
+                                                    "rate_bps", "delay_s")]).all()
 
 
 def test_channel_declares_its_table_and_checks_runtime_changes(rclpy_context):
