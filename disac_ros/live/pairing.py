@@ -37,6 +37,9 @@ class FrameAssembler:
 
     * ``stale``: older than ``stale_after_s`` before the reference time, the later of ``now_ns`` (the node's
       clock, sim time under ``use_sim_time``; 0 = unknown) and the newest stamp seen;
+    * ``future``: more than ``stale_after_s`` ahead of a known clock (one such stamp, once admitted, would make
+      every later input stale); without a clock (``now_ns`` 0) a future stamp cannot be told from a jump, which
+      is why the nodes run on sim time;
     * ``out_of_order`` / ``duplicate``: not newer than the last frame completed (a frame is emitted once, in order);
     * ``unknown_target``: a target id outside ``0..num_targets-1``.
 
@@ -56,6 +59,9 @@ class FrameAssembler:
         self.discarded = 0
 
     def _admit(self, stamp: int, now_ns: int) -> _Partial:
+        if now_ns > 0 and stamp - now_ns > self.stale_after_ns:
+            raise Dropped("future", f"stamp {stamp / NS:.3f} s is {(stamp - now_ns) / NS:.3f} s ahead of the clock "
+                                    f"{now_ns / NS:.3f} s (at most {self.stale_after_ns / NS:g} s)")
         reference = max(now_ns, self.newest_seen or 0)
         if reference - stamp > self.stale_after_ns:
             raise Dropped("stale", f"stamp {stamp / NS:.3f} s is {(reference - stamp) / NS:.3f} s old "

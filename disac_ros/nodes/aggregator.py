@@ -210,8 +210,7 @@ class Aggregator(Node):
                 self.drops.warn(classify_error(str(exc)), f"frame {r.frame.stamp / NS:.3f} s: {exc}")
                 continue
             except Exception as exc:  # one frame the model fails on must not lose the frames after it
-                self.drops.warn("invalid", f"frame {r.frame.stamp / NS:.3f} s: unexpected {type(exc).__name__}: "
-                                           f"{exc}")
+                self.drops.warn("unexpected", f"frame {r.frame.stamp / NS:.3f} s: {type(exc).__name__}: {exc}")
                 continue
             stamp = ns_to_time(r.frame.stamp)
             self.targets_pub.publish(states_to_msg(states, stamp, self.center))

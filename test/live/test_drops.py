@@ -43,7 +43,7 @@ def test_a_guarded_callback_counts_what_it_did_not_anticipate():
     node = Node()
     assert node.on_message(4) == 0.25
     assert node.on_message(0) is None and node.on_message("x") is None and node.on_message("dropped") is None
-    assert dict(node.drops.counts) == {"invalid": 2, "stale": 1}
-    assert "on_message: unexpected ZeroDivisionError: division by zero at test_drops.py:" in node.logged[0]
+    assert dict(node.drops.counts) == {"unexpected": 2, "stale": 1}
+    assert "on_message: ZeroDivisionError: division by zero at test_drops.py:" in node.logged[0]
     assert len(node.logged) == 2                                    # throttled per reason
     assert "nonfinite_output" in DROP_REASONS and node.on_message.__name__ == "on_message"

@@ -45,6 +45,17 @@ def test_out_of_order_duplicate_and_stale_stamps_are_dropped():
     assert exc.value.reason == "unknown_target"
 
 
+def test_a_stamp_far_ahead_of_the_clock_is_dropped_and_does_not_poison_later_frames():
+    fa = FrameAssembler(N, stale_after_s=2.0)
+    with pytest.raises(Dropped) as exc:  # e.g. sec = 2^31 - 1 from a broken publisher
+        fa.add_image((2**31 - 1) * NS, IMAGE, now_ns=5 * NS)
+    assert exc.value.reason == "future"
+    assert fa.add_image(6 * NS, IMAGE, now_ns=5 * NS) is None  # one frame period ahead of /clock is fine
+    for n in range(N - 1):
+        fa.add_echo(6 * NS, n, echo(), now_ns=5 * NS)
+    assert fa.add_echo(6 * NS, N - 1, echo(), now_ns=5 * NS).stamp == 6 * NS
+
+
 def test_buffer_is_bounded_and_a_completed_frame_discards_older_ones():
     fa = FrameAssembler(N, max_pending=2)
     for s in (1, 2, 3):

@@ -162,10 +162,10 @@ def test_a_model_error_or_a_malformed_message_is_counted_not_fatal(aggregator):
 
     aggregator.estimates = fails
     _center_frame(aggregator, 5)
-    assert aggregator.sent == [] and aggregator.drops.counts["invalid"] == 1
+    assert aggregator.sent == [] and aggregator.drops.counts["unexpected"] == 1
     aggregator.on_code("device_1", SimpleNamespace(device_id="device_1"))  # no header: AttributeError, guarded
     aggregator.on_truth(SimpleNamespace())
-    assert aggregator.drops.counts["invalid"] == 3
+    assert aggregator.drops.counts["unexpected"] == 3
     aggregator.estimates = lambda: [_estimate(n) for n in range(3)]
     _assert_aggregates(aggregator, 6)
 

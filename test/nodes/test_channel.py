@@ -152,5 +152,5 @@ def test_an_unexpected_error_in_a_callback_is_counted_not_fatal(channel):
     from types import SimpleNamespace
 
     channel.on_code("device_1", SimpleNamespace(device_id="device_1"))  # no header, no symbols: AttributeError
-    assert channel.drops.counts["invalid"] == 1 and channel.sent_rx == []
+    assert channel.drops.counts["unexpected"] == 1 and channel.sent_rx == []
     _assert_forwards(channel)
