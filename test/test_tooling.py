@@ -45,3 +45,21 @@ def test_import_contracts_are_kept():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "0 broken" in done.stdout
+
+
+def test_ros_users_on_jazzy_python_and_their_own_ros_installation():
+    """Issue 16: setup.py pinned Python 3.11 (Jazzy's Ubuntu 24.04 runs 3.12) and the colcon section installed ROS 2
+    wheels over a ROS installation. Static checks only: this machine has no Python 3.12."""
+    import re
+
+    from packaging.specifiers import SpecifierSet
+
+    spec = SpecifierSet(re.search(r'python_requires="([^"]+)"', (ROOT / "setup.py").read_text()).group(1))
+    assert "3.11.7" in spec and "3.12.3" in spec
+    core = [line.split("==")[0] for line in (ROOT / "requirements-core.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert core and not [r for r in core if r.startswith(("ros-", "-c", "colcon"))], core
+    assert "-r requirements-core.txt" in (ROOT / "requirements.txt").read_text().splitlines()
+    assert "pip install -r src/disac_ros/requirements-core.txt" in (ROOT / "README.md").read_text()
+    ruff = (ROOT / "ruff.toml").read_text()
+    assert 'target-version = "py311"' in ruff  # the oldest supported: its rules hold on 3.12 too
