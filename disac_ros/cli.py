@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     ("generate", "disac_ros.commands.generate", "render the Genesis scene and write the RF-visual dataset"),
     ("inspect", "disac_ros.commands.inspect", "summarise a dataset and draw a contact sheet of one frame"),
     ("train", "disac_ros.commands.train", "two-stage distributed training (stage 1 per device, stage 2 at the center)"),
+    ("export", "disac_ros.commands.export", "write each side's artifact of a trained run (device / center halves)"),
     ("demo", "disac_ros.commands.demo", "the main job on the embedded default (what `make demo` runs)"),
     ("launch", "disac_ros.commands.launch", "start the live ROS 2 graph for N devices (like ros2 launch)"),
     ("record", "disac_ros.commands.record", "record topics into a rosbag2 bag (MCAP), like ros2 bag record"),

@@ -1,13 +1,15 @@
-"""Inference API for the ROS nodes (and scripts): load a trained run once, then encode and aggregate.
+"""Inference API for the ROS nodes (and scripts): each side loads only its half (:mod:`disac_ros.deploy`).
 
-    system = LLMDiSAC.load("runs/demo")
-    codes = system.encode("device_1", image, echoes)               # on device_1: [N, L_se, d_se] float32
-    states = system.aggregate(center_image, center_echoes,          # at the center (device_0)
-                              {"device_1": Received(codes, snr_db=12.0, distance_m=25.0)})
+    device = SensingDevice.load("runs/demo", "device_1")           # on device_1: RVFN + semantic encoder
+    codes = device.encode(image, echoes)                             # [N, L_se, d_se] float32
+    center = AggregationCenter.load("runs/demo")                    # at the center (device_0)
+    states = center.aggregate(center_image, center_echoes, {"device_1": Received(codes, snr_db=12.0,
+                                                                                 distance_m=25.0)})
 
-``encode`` is Algorithm 2 + Eq. (36) on one device; ``aggregate`` decodes every received code with the
-sender's decoder prompted with its link's SNR and distance (Alg. 3), fuses with TRAM (Alg. 4) and returns
-each target's class and motion parameters in SI units. Inputs are checked; a wrong shape, dtype or NaN
+``path`` is an artifact folder written by ``disac export`` or a run directory (exported on the fly into
+``RUN/export``). ``encode`` is Algorithm 2 + Eq. (36) on one device; ``aggregate`` decodes every received code with
+the sender's hand-over decoder prompted with its link's SNR and distance (Alg. 3), fuses with TRAM (Alg. 4) and
+returns each target's class and motion parameters in SI units. Inputs are checked; a wrong shape, dtype or NaN
 raises ``ValueError`` saying what was expected.
 """
 from __future__ import annotations
@@ -18,11 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from disac_ros.config import ModelConfig
+from disac_ros.data import store
 from disac_ros.data.detections import DeviceDetector
-from disac_ros.data.store import normalization_arrays
+from disac_ros.deploy import Artifact, read_artifact, resolve
 from disac_ros.models.link import relative_poses
 from disac_ros.models.llm_disac import CenterModel, DeviceModel
-from disac_ros.runs import Run, pick_device
+from disac_ros.runs import build_device_model, detection_layout, pick_device
 
 
 @dataclass
@@ -47,105 +51,146 @@ class TargetEstimate:
     contributing_devices: list[str] = field(default_factory=list)
 
 
-class LLMDiSAC:
-    """A trained run: per-device encoders, the center's RVFN, the collaborators' decoders and TRAM."""
+def check_array(name: str, array: np.ndarray, dtype, shape: tuple) -> np.ndarray:
+    """``array`` when it has ``dtype`` and ``shape`` and (for floats) only finite values, else ``ValueError``."""
+    array = np.asarray(array)
+    if array.dtype != dtype or array.shape != shape:
+        raise ValueError(f"{name} must be {np.dtype(dtype).name} {list(shape)}, got {array.dtype} {list(array.shape)}")
+    if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf")
+    return array
 
-    def __init__(self, run: Run | str | Path, device: torch.device | None = None):
-        self.run = run if isinstance(run, Run) else Run(run)
-        self.model_cfg = self.run.model_cfg
+
+def _load(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, optional: tuple[str, ...] = ()):
+    """Load ``state`` into ``module``: every trainable tensor present (frozen pretrained ones come from the package)."""
+    missing, unexpected = module.load_state_dict(state, strict=False)
+    frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
+    missing = [k for k in missing if k not in frozen and not k.startswith(optional)]
+    if missing or unexpected:
+        raise ValueError(f"{path} does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return module
+
+
+class _Side:
+    """What both halves share: the artifact's config and shapes, the input checks, the device's detector."""
+
+    kind = ""
+
+    def __init__(self, artifact: Artifact, device: torch.device | None = None):
+        self.artifact, self.meta = artifact, artifact.meta
+        self.manifest = self.meta["manifest"]
+        self.model_cfg = ModelConfig.model_validate(self.meta["weights"]["model"])
+        self.scene_digest = self.meta["weights"]["data_config_digest"]
         self.device = device or pick_device()
-        self.device_ids = self.run.devices
-        self.center = self.run.center
-        self.classes = self.run.classes
-        self.target_classes = self.run.target_classes
-        self.offset, self.scale = normalization_arrays(self.run.manifest)
-        self.image_shape, self.echo_shape, self.code_shape = self.run.image_shape, self.run.echo_shape, \
-            self.run.code_shape
-        self._devices: dict[str, DeviceModel] = {}
+        self.center, self.device_ids = self.meta["center"], list(self.meta["devices"])
+        self.classes = list(self.manifest["classes"])
+        self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
+        self.image_shape, self.echo_shape = store.input_shapes(self.manifest)
+        self.code_shape = (self.model_cfg.L_se, self.model_cfg.d_se)
         self._detectors: dict[str, DeviceDetector] = {}
-        self._center_model: CenterModel | None = None
-        self._center_features: DeviceModel | None = None
+
+    def check_scene(self, scene, num_devices: int | None = None) -> None:
+        """Refuse a live scene that is not the one the weights were trained in, or devices they do not know."""
+        if scene.digest() != self.scene_digest:
+            raise ValueError(f"{self.artifact.path} was trained in scene {self.scene_digest}, but the scene to run "
+                             f"has digest {scene.digest()}: pass the scene config and preset the run was trained "
+                             f"with")
+        wanted = [d.id for d in scene.devices][: num_devices or len(scene.devices)]
+        if [d for d in wanted if d not in self.device_ids] or self.center != wanted[0]:
+            raise ValueError(f"{self.artifact.path} knows devices {self.device_ids} (center {self.center}); the "
+                             f"scene needs {wanted}")
+
+    def inputs(self, device_id: str, image: np.ndarray, echoes: np.ndarray):
+        """(images [N, 3, H, W], echoes [N, C, A, S], detections [N, D]) of one frame, checked, on the device."""
+        n = len(self.target_classes)
+        image = check_array("image", image, np.uint8, self.image_shape)
+        echoes = check_array("echoes", echoes, np.complex64, (n, *self.echo_shape))
+        img = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
+        if device_id not in self._detectors:
+            self._detectors[device_id] = DeviceDetector(self.manifest, device_id)
+        detection = torch.from_numpy(self._detectors[device_id](echoes)).to(self.device)
+        return img.expand(n, -1, -1, -1).to(self.device), torch.from_numpy(echoes).to(self.device), detection
+
+
+class SensingDevice(_Side):
+    """One collaborating device's half: RVFN + semantic encoder (``model``), nothing of the decoder or TRAM."""
+
+    kind = "device"
+
+    def __init__(self, artifact: Artifact, device: torch.device | None = None):
+        super().__init__(artifact, device)
+        self.device_id, self.pose = self.meta["device_id"], self.meta["pose"]
+        model = build_device_model(self.model_cfg, self.manifest, link=True, transmitter_only=True)
+        self.model: DeviceModel = _load(model, artifact.tensors, artifact.path).to(self.device).eval()
 
     @classmethod
-    def load(cls, run: str | Path, device: torch.device | None = None) -> LLMDiSAC:
-        """The run at ``run``; ``FileNotFoundError`` saying how to make one when it is not a run."""
-        return cls(run, device)
+    def load(cls, path: str | Path, device_id: str, device: torch.device | None = None) -> SensingDevice:
+        """``device_id``'s artifact at ``path`` (an artifact folder, a folder of them, or a run directory)."""
+        return cls(read_artifact(resolve(path, "device", device_id), "device", device_id=device_id), device)
 
-    # -- models, loaded on first use ------------------------------------------------------------
-    def device_model(self, device_id: str) -> DeviceModel:
-        if device_id not in self._devices:
-            self._devices[device_id] = self.run.load_device_model(device_id, self.device)
-        return self._devices[device_id]
-
-    def center_model(self) -> CenterModel:
-        if self._center_model is None:
-            self._center_model = self.run.load_center_model(self.center, self.device)
-        return self._center_model
-
-    def center_features_model(self) -> DeviceModel:
-        """The center's own RVFN + head (no link; the single-device model for single-device schemes)."""
-        if self._center_features is None:
-            self._center_features = self.run.load_center_features(self.center, self.device) \
-                if self.model_cfg.multi_device else self.device_model(self.center)
-        return self._center_features
-
-    def detect(self, device_id: str, echoes: np.ndarray) -> torch.Tensor:
-        """The device's own radar detections [N, D] of its echoes (``data/detections.py``), on the model's device."""
-        if device_id not in self._detectors:
-            self._detectors[device_id] = DeviceDetector(self.run.manifest, device_id)
-        return torch.from_numpy(self._detectors[device_id](echoes)).to(self.device)
-
-    # -- input checks -----------------------------------------------------------------------------
-    def _check(self, name: str, array: np.ndarray, dtype, shape: tuple) -> np.ndarray:
-        array = np.asarray(array)
-        if array.dtype != dtype or array.shape != shape:
-            raise ValueError(f"{name} must be {np.dtype(dtype).name} {list(shape)}, "
-                             f"got {array.dtype} {list(array.shape)}")
-        if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
-            raise ValueError(f"{name} contains NaN or inf")
-        return array
-
-    def _inputs(self, image: np.ndarray, echoes: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        n = len(self.target_classes)
-        image = self._check("image", image, np.uint8, self.image_shape)
-        echoes = self._check("echoes", echoes, np.complex64, (n, *self.echo_shape))
-        img = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
-        return img.expand(n, -1, -1, -1).to(self.device), torch.from_numpy(echoes).to(self.device)
-
-    # -- the two halves of the pipeline -----------------------------------------------------------
     @torch.no_grad()
-    def encode(self, device_id: str, image: np.ndarray, echoes: np.ndarray) -> np.ndarray:
-        """Codes [N, L_se, d_se] of every target seen by ``device_id`` (RGB uint8 image, complex64 echoes)."""
-        model = self.device_model(device_id)
-        img, echo = self._inputs(image, echoes)
-        return model.encode(img, echo, self.detect(device_id, echoes)).cpu().numpy().astype(np.float32)
+    def encode(self, image: np.ndarray, echoes: np.ndarray) -> np.ndarray:
+        """Codes [N, L_se, d_se] of every target (RGB uint8 image [H, W, 3], complex64 echoes [N, C, A, S])."""
+        img, echo, detection = self.inputs(self.device_id, image, echoes)
+        return self.model.encode(img, echo, detection).cpu().numpy().astype(np.float32)
+
+
+class AggregationCenter(_Side):
+    """The center's half: its own RVFN + head, the collaborators' hand-over decoders, TRAM + heads.
+
+    ``features_model`` (no link), ``decoders`` {device: decoder}, ``center_model`` (None for single-device schemes).
+    """
+
+    kind = "center"
+
+    def __init__(self, artifact: Artifact, device: torch.device | None = None):
+        from disac_ros.models.decoders import build_decoder
+
+        super().__init__(artifact, device)
+        self.collaborators = list(self.meta["collaborators"])
+        self.scene = store.scene_config(self.manifest)
+        self.offset, self.scale = store.normalization_arrays(self.manifest)
+        own = build_device_model(self.model_cfg, self.manifest, link=False)
+        self.features_model: DeviceModel = _load(own, artifact.part("own."), artifact.path).to(self.device).eval()
+        self.decoders = {k: _load(build_decoder(self.model_cfg), artifact.part(f"decoder.{k}."), artifact.path)
+                         .to(self.device).eval().requires_grad_(False) for k in self.collaborators}
+        self.center_model: CenterModel | None = None
+        if self.model_cfg.multi_device:
+            model = CenterModel(self.model_cfg, detection_layout())
+            self.center_model = _load(model, artifact.part("tram."), artifact.path).to(self.device).eval()
+
+    @classmethod
+    def load(cls, path: str | Path, center: str | None = None, device: torch.device | None = None
+             ) -> AggregationCenter:
+        """The center's artifact at ``path`` (an artifact folder, a folder of them, or a run directory)."""
+        expected = {"center": center} if center else {}
+        return cls(read_artifact(resolve(path, "center", center), "center", **expected), device)
 
     @torch.no_grad()
     def aggregate(self, center_image: np.ndarray, center_echoes: np.ndarray,
                   received: dict[str, Received]) -> list[TargetEstimate]:
         """Decode whatever arrived (any subset of collaborators, any order), fuse with TRAM, predict in SI units."""
         n = len(self.target_classes)
-        img, echo = self._inputs(center_image, center_echoes)
-        center = self.center_features_model()
-        detection = self.detect(self.center, center_echoes)
-        feats = center.features(img, echo, detection)                             # [N, L_sf, d_sf]
+        img, echo, detection = self.inputs(self.center, center_image, center_echoes)
+        own = self.features_model
+        feats = own.features(img, echo, detection)                                # [N, L_sf, d_sf]
         decoded = []
         for device_id, rx in sorted(received.items()):
-            if device_id == self.center:
-                raise ValueError(f"{device_id} is the aggregation center; it does not receive its own codes")
-            codes = self._check(f"codes from {device_id}", rx.codes, np.float32, (n, *self.code_shape))
+            if device_id not in self.decoders:
+                raise ValueError(f"{device_id} is not a collaborator of center {self.center} "
+                                 f"({self.collaborators})")
+            codes = check_array(f"codes from {device_id}", rx.codes, np.float32, (n, *self.code_shape))
             if not (np.isfinite(rx.snr_db) and np.isfinite(rx.distance_m)):
                 raise ValueError(f"link of {device_id}: snr_db and distance_m must be finite")
             snr = torch.full((n,), float(rx.snr_db), device=self.device)
             dist = torch.full((n,), float(rx.distance_m), device=self.device)
-            decoder = self.device_model(device_id)
-            decoded.append(decoder.decode(torch.from_numpy(codes).to(self.device), snr, dist))
+            decoded.append(self.decoders[device_id](torch.from_numpy(codes).to(self.device), snr, dist))
         stacked = torch.stack(decoded, 1) if decoded else feats.new_zeros(n, 0, *feats.shape[1:])
-        if self.model_cfg.multi_device:
-            poses = torch.from_numpy(relative_poses(self.run.scene, self.center, sorted(received))).to(self.device)
-            pred = self.center_model()(feats, stacked, None, poses, center.head_input(detection))
+        if self.center_model is not None:
+            poses = torch.from_numpy(relative_poses(self.scene, self.center, sorted(received))).to(self.device)
+            pred = self.center_model(feats, stacked, None, poses, own.head_input(detection))
         else:
-            pred = center.head(feats, center.head_input(detection))
+            pred = own.head(feats, own.head_input(detection))
         reg = pred["regression"].cpu().numpy() * self.scale + self.offset
         probs = torch.softmax(pred["logits"], dim=-1).cpu().numpy()
         contributors = [self.center, *sorted(received)]

@@ -72,6 +72,37 @@ def run_record(model_cfg: ModelConfig, train_cfg: TrainConfig, manifest: dict) -
             "data_config_digest": manifest["config_digest"], "devices": [d["id"] for d in manifest["devices"]]}
 
 
+def detection_layout():
+    """Where the parts of a detection vector are (:mod:`disac_ros.data.detections`), for the models."""
+    from disac_ros.data import detections
+    from disac_ros.models.heads import DetectionLayout
+
+    return DetectionLayout(detections.NUM_FEATURES, detections.PRIOR, detections.CUE)
+
+
+def build_device_model(model_cfg: ModelConfig, manifest: dict, link: bool | None = None,
+                       transmitter_only: bool = False):
+    """An untrained device model of ``model_cfg`` for the dataset of ``manifest`` (a run's, or an artifact's).
+
+    The RF front end's delayed pulses come from the manifest's radar config, the detection layout from
+    :mod:`disac_ros.data.detections`; ``link`` False builds the center's own model, ``transmitter_only`` what a
+    deployed device runs (RVFN + semantic encoder).
+    """
+    import numpy as np
+    import torch
+
+    from disac_ros.models.llm_disac import DeviceModel
+    from disac_ros.sim.radar import lfm_chirp
+
+    image, echo = store.input_shapes(manifest)
+    radar = store.scene_config(manifest).radar
+    t = np.arange(radar.num_samples) / radar.sampling_frequency
+    replicas = torch.from_numpy(lfm_chirp(radar, t[None, :] - t[:, None]).astype(np.complex64))
+    return DeviceModel(model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
+                       array_shape=(radar.array_rows, radar.array_cols), detection=detection_layout(),
+                       transmitter_only=transmitter_only)
+
+
 class Run:
     """An existing run directory (see the module docstring); :meth:`create` starts or resumes one."""
 
@@ -226,31 +257,8 @@ class Run:
 
     # -- models ---------------------------------------------------------------------------------------------
     def build_device_model(self, link: bool | None = None):
-        """An untrained stage-1 model of this run's config and input shapes (``link`` False: the center's own).
-
-        The RF front end's delayed pulses come from the run's radar config, the detection layout from
-        :mod:`disac_ros.data.detections`.
-        """
-        import numpy as np
-        import torch
-
-        from disac_ros.models.llm_disac import DeviceModel
-        from disac_ros.sim.radar import lfm_chirp
-
-        image, echo = store.input_shapes(self.manifest)
-        radar = self.scene.radar
-        t = np.arange(radar.num_samples) / radar.sampling_frequency
-        replicas = torch.from_numpy(lfm_chirp(radar, t[None, :] - t[:, None]).astype(np.complex64))
-        return DeviceModel(self.model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
-                           array_shape=(radar.array_rows, radar.array_cols), detection=self.detection_layout())
-
-    @staticmethod
-    def detection_layout():
-        """Where the parts of a detection vector are (:mod:`disac_ros.data.detections`), for the models."""
-        from disac_ros.data import detections
-        from disac_ros.models.heads import DetectionLayout
-
-        return DetectionLayout(detections.NUM_FEATURES, detections.PRIOR, detections.CUE)
+        """An untrained stage-1 model of this run (``link`` False: the center's own; :func:`build_device_model`)."""
+        return build_device_model(self.model_cfg, self.manifest, link)
 
     def load_device_model(self, device_id: str, device: torch.device | None = None):
         """The trained stage-1 model of ``device_id`` (RVFN + LSTN + head), eval mode, on ``device`` (default CPU)."""
@@ -284,6 +292,6 @@ class Run:
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""
         from disac_ros.checkpoint import load_weights
         from disac_ros.models.llm_disac import CenterModel
-        model = CenterModel(self.model_cfg, self.detection_layout())
+        model = CenterModel(self.model_cfg, detection_layout())
         load_weights(model, self.stage2_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()

@@ -169,7 +169,7 @@ def scene_config(purpose: str) -> Param:
 
 # Rows that are the same in every node that has them.
 PRESET = Param("preset", "", "preset applied to the scene (smoke, default, paper; empty: none)")
-RUN = Param("run", "", "training run directory (disac train --out)")
+RUN = Param("run", "", "trained run directory (disac train --out) or its exported artifacts (disac export --out)")
 NUM_THREADS = Param("num_threads", 1, "torch CPU threads of the node's process (0: torch's default)", (0, 256))
 #: Longest ``stale_after_s`` / ``dead_after_s`` of a node [s]: an hour, far beyond any sim or wall delay.
 MAX_AGE_S = 3600.0

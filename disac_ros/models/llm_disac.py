@@ -41,12 +41,15 @@ class DeviceModel(nn.Module):
 
     ``link`` (default: the scheme is multi-device) adds the semantic link; the aggregation center's own model
     has none. ``replicas [S, S]`` (the radar's delayed pulses) and ``array_shape`` feed the RF front end, and
-    ``detection`` the detection layout; both are built by :meth:`disac_ros.runs.Run.build_device_model`.
+    ``detection`` the detection layout; both are built by :func:`disac_ros.runs.build_device_model`.
+    ``transmitter_only``: only what the deployed device runs, RVFN and the semantic encoder (:meth:`encode`; no
+    channel, decoder or head: :mod:`disac_ros.deploy`).
     """
 
     def __init__(self, cfg: ModelConfig, image_size: int, echo_shape: tuple[int, int, int],
                  link: bool | None = None, replicas: torch.Tensor | None = None,
-                 array_shape: tuple[int, int] | None = None, detection: DetectionLayout | None = None):
+                 array_shape: tuple[int, int] | None = None, detection: DetectionLayout | None = None,
+                 transmitter_only: bool = False):
         super().__init__()
         self.cfg = cfg
         chirps, antennas, samples = echo_shape
@@ -62,8 +65,13 @@ class DeviceModel(nn.Module):
                          camera_cue=cfg.camera_cue and detection is not None,
                          cue_columns=detection.cue if detection is not None else None, gating=cfg.gating)
         self.uses_link = cfg.multi_device if link is None else link
+        if transmitter_only and not self.uses_link:
+            raise ValueError(f"scheme {cfg.scheme} has no semantic link: a device has nothing to transmit")
         if self.uses_link:
             self.encoder = SemanticEncoder(cfg.L_sf, cfg.d_sf, cfg.L_se, cfg.d_se)
+        if transmitter_only:
+            return
+        if self.uses_link:
             self.channel = AWGNChannel(lossless=cfg.lossless)
             self.decoder = build_decoder(cfg)
         # the local head of a linked device reads the decoded feature only (the code must carry the detection);

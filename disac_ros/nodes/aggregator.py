@@ -36,7 +36,7 @@ from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, R
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
 from disac_ros.msg import EncoderTiming, LinkStats, SemanticCode, TargetStateArray
-from disac_ros.nodes.loading import load_run, load_scene_config
+from disac_ros.nodes.loading import load_scene_config, load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, spin
@@ -75,34 +75,33 @@ class Aggregator(Node):
         values = declare_all(self, PARAMETERS)
         run = values["run"]
         self.summary_period_s = values["summary_period_s"]
-        self.system = load_run(run, values["num_threads"])
+        t0 = time.monotonic()
+        self.system = load_side("center", run, values["center"] or None, values["num_threads"])
         cfg = load_scene_config(values["scene_config"], values["preset"])
         try:
-            self.system.run.check_scene(cfg)
+            self.system.check_scene(cfg)
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
-        self.center = values["center"] or self.system.center
-        if self.center != self.system.center:
-            raise ConfigError(f"center {self.center!r} is not the run's aggregation center {self.system.center!r}")
+        self.center = self.system.center
         devices = values["devices"]
         self.devices = [d for d in devices if d] if devices is not None else \
-            [d for d in self.system.device_ids if d != self.center]
-        unknown = [k for k in self.devices if k not in self.system.device_ids or k == self.center]
+            list(self.system.collaborators)
+        unknown = [k for k in self.devices if k not in self.system.collaborators]
         if unknown:
-            raise ConfigError(f"devices {unknown} are not collaborators of run {run} ({self.system.device_ids})")
+            raise ConfigError(f"devices {unknown} are not collaborators of center {self.center} in {run} "
+                              f"({self.system.collaborators})")
         positions = {d.id: np.asarray(d.position, dtype=np.float64) for d in cfg.devices}
         if self.center not in positions:
             raise ConfigError(f"center {self.center} is not in the scene {list(positions)}")
         self.center_position = positions[self.center]
 
-        t0 = time.monotonic()
         self.times = StageTimes()
         self.device_times: dict[str, StageTimes] = defaultdict(StageTimes)
-        center_model = self.system.center_features_model()
-        hooks = module_timer(center_model.rvfn, self.times, "feature_extraction")
+        hooks = module_timer(self.system.features_model.rvfn, self.times, "feature_extraction")
         for k in self.devices:
-            hooks += module_timer(self.system.device_model(k).decoder, self.device_times[k], "decoding")
-        hooks += module_timer(self.system.center_model(), self.times, "aggregation")
+            hooks += module_timer(self.system.decoders[k], self.device_times[k], "decoding")
+        if self.system.center_model is not None:
+            hooks += module_timer(self.system.center_model, self.times, "aggregation")
         self._hooks = hooks
         self.num_targets = len(self.system.target_classes)
         self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],

@@ -4,7 +4,8 @@ Runs in its device's namespace (``/<device_id>/device_encoder``, see :mod:`disac
 relative topic names (:mod:`disac_ros.topics`), so a remap or another namespace moves them. Subscribes to
 ``camera/image_raw`` and ``radar/echo`` (sensor-data QoS), pairs the image with the echoes of all N targets of the
 same stamp (:class:`disac_ros.live.pairing.FrameAssembler`), encodes them with
-:meth:`disac_ros.inference.LLMDiSAC.encode` and publishes ``semantic/tx`` (one SemanticCode per target, same stamp;
+:meth:`disac_ros.inference.SensingDevice.encode` (the device's half only: RVFN + semantic encoder, from its
+artifact or a run directory) and publishes ``semantic/tx`` (one SemanticCode per target, same stamp;
 SNR and distance NaN: the channel fills them) and ``semantic/timing`` (``EncoderTiming``, t_ft and t_se of
 Eq. 14, same stamp).
 
@@ -25,7 +26,7 @@ from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
 from disac_ros.live.timing import StageTimes, module_timer
 from disac_ros.msg import EncoderTiming, SemanticCode
-from disac_ros.nodes.loading import load_run
+from disac_ros.nodes.loading import load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, spin
@@ -54,15 +55,9 @@ class DeviceEncoder(Node):
         if self.get_namespace() == "/":
             self.get_logger().warning(f"started in the root namespace: its topics are /{TX} etc.; start it in "
                                       f"/{self.device_id} (-r __ns:=/{self.device_id}) as the launch files do")
-        self.system = load_run(run, values["num_threads"])
-        if self.device_id not in self.system.device_ids:
-            raise ConfigError(f"unknown device_id {self.device_id!r}: run {run} has {self.system.device_ids}")
-        if self.device_id == self.system.center:
-            self.get_logger().warning(f"{self.device_id} is the run's aggregation center; its codes are not used")
         t0 = time.monotonic()
-        model = self.system.device_model(self.device_id)
-        if not model.uses_link:
-            raise ConfigError(f"scheme {self.system.model_cfg.scheme} has no semantic link; nothing to encode")
+        self.system = load_side("device", run, self.device_id, values["num_threads"])
+        model = self.system.model
         self.times = StageTimes()
         self._hooks = module_timer(model.rvfn, self.times, "feature_extraction") + \
             module_timer(model.encoder, self.times, "encoding")
@@ -85,7 +80,7 @@ class DeviceEncoder(Node):
     # -- encoding ---------------------------------------------------------------------------------------------
     def encode(self, frame) -> None:
         try:
-            codes = self.system.encode(self.device_id, frame.image, frame.echoes)
+            codes = self.system.encode(frame.image, frame.echoes)
             expected = (self.num_targets, *self.system.code_shape)
             if tuple(codes.shape) != expected:
                 raise Dropped("size", f"the encoder gave codes {list(codes.shape)}, expected {list(expected)}")

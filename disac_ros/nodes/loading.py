@@ -1,4 +1,4 @@
-"""What a node loads before it starts: its scene config and a trained run, with a :class:`ConfigError` if it can't.
+"""What a node loads before it starts: its scene config and its half of a trained run (:class:`ConfigError` if not).
 
 Also the torch thread count of the process (``num_threads``) and no progress bars from transformers while a run's
 models load (they garble the prefixed output of ``disac launch``).
@@ -36,13 +36,18 @@ def quiet_model_loading() -> None:
         pass
 
 
-def load_run(run: str, num_threads: int):
-    """The trained run ``run`` as a :class:`disac_ros.inference.LLMDiSAC`, on ``num_threads`` torch threads."""
-    from disac_ros.inference import LLMDiSAC
+def load_side(kind: str, path: str, side: str | None, num_threads: int):
+    """This node's half of a trained system, on ``num_threads`` torch threads (:mod:`disac_ros.inference`).
+
+    ``kind`` "device": the :class:`~disac_ros.inference.SensingDevice` of device ``side``; "center": the
+    :class:`~disac_ros.inference.AggregationCenter` (``side`` None: the run's center). ``path``: an artifact folder
+    written by ``disac export`` or a run directory (exported on the fly).
+    """
+    from disac_ros.inference import AggregationCenter, SensingDevice
 
     quiet_model_loading()
     set_torch_threads(num_threads)
     try:
-        return LLMDiSAC.load(run)
+        return SensingDevice.load(path, side) if kind == "device" else AggregationCenter.load(path, side)
     except (FileNotFoundError, ValueError) as exc:
-        raise ConfigError(f"run {run!r}: {exc}") from exc
+        raise ConfigError(f"run {path!r}: {exc}") from exc

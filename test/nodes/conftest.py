@@ -6,38 +6,36 @@ import types
 import pytest
 
 
-class _FakeRun:
-    """What the encoder and the aggregator use of a loaded run (LLMDiSAC), without a model."""
+class _FakeSide:
+    """What the encoder and the aggregator use of their half (SensingDevice / AggregationCenter), without a model."""
 
     device_ids = ["device_0", "device_1", "device_2"]
     center = "device_0"
+    collaborators = ["device_1", "device_2"]
     target_classes = [0, 1, 2]
     image_shape, echo_shape, code_shape = (4, 4, 3), (1, 2, 3), (4, 8)
     model_cfg = types.SimpleNamespace(scheme="llm_disac")
-    run = types.SimpleNamespace(check_scene=lambda scene, num_devices=None: None)  # any scene is the run's scene
 
-    def device_model(self, device_id):
+    def __init__(self, device_id: str | None = None):
         import torch
 
-        return types.SimpleNamespace(uses_link=True, rvfn=torch.nn.Identity(), encoder=torch.nn.Identity(),
-                                     decoder=torch.nn.Identity())
+        self.device_id = device_id
+        self.model = types.SimpleNamespace(rvfn=torch.nn.Identity(), encoder=torch.nn.Identity())
+        self.features_model = types.SimpleNamespace(rvfn=torch.nn.Identity())
+        self.decoders = {k: torch.nn.Identity() for k in self.collaborators}
+        self.center_model = torch.nn.Identity()
 
-    def center_model(self):
-        import torch
-
-        return torch.nn.Identity()
-
-    def center_features_model(self):
-        import torch
-
-        return types.SimpleNamespace(uses_link=False, rvfn=torch.nn.Identity())
+    def check_scene(self, scene, num_devices=None) -> None:  # any scene is the run's scene
+        return None
 
 
 @pytest.fixture
 def fake_run(monkeypatch):
+    """The nodes load a model-free half for any ``run``: device_1's or device_2's encoder, device_0's center."""
     import disac_ros.inference
 
-    monkeypatch.setattr(disac_ros.inference.LLMDiSAC, "load", lambda run: _FakeRun())
+    monkeypatch.setattr(disac_ros.inference.SensingDevice, "load", lambda path, device_id: _FakeSide(device_id))
+    monkeypatch.setattr(disac_ros.inference.AggregationCenter, "load", lambda path, center=None: _FakeSide())
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def encoder(rclpy_context, fake_run, published):
     node = DeviceEncoder(namespace="/device_1", parameter_overrides=[Parameter("device_id", value="device_1"),
                                                                      Parameter("run", value="fake")])
     node.codes = lambda: np.full((3, 4, 8), 0.5, np.float32)
-    node.system.encode = lambda device_id, image, echoes: node.codes()
+    node.system.encode = lambda image, echoes: node.codes()
     node.sent, node.sent_timing = published(node.tx_pub), published(node.timing_pub)
     yield node
     node.destroy_node()
