@@ -8,7 +8,8 @@ Names are relative, as ros2/demos and launch_ros expect, so that a node started 
 * a node in the root namespace (bridge, channel, aggregator) names another device's topic with
   :func:`device_topic`: ``device_1/semantic/rx`` resolves to ``/device_1/semantic/rx``.
 
-``/clock`` is absolute (rclpy's time source subscribes to it there). Bags and ``ros2 topic list`` show the resolved,
+``/clock`` and ``/diagnostics`` are absolute (rclpy's time source subscribes to ``/clock`` there; ROS's
+diagnostic tools read ``/diagnostics``). Bags and ``ros2 topic list`` show the resolved,
 absolute names (:func:`absolute`).
 
 Topics (message; publisher):
@@ -21,7 +22,8 @@ Topics (message; publisher):
   collaborator;
 * ``targets`` (disac_ros/TargetStateArray) and ``targets/markers`` (visualization_msgs/MarkerArray): aggregator;
 * ``ground_truth/targets`` (disac_ros/TargetStateArray), ``scene/markers`` (visualization_msgs/MarkerArray) and
-  ``/clock`` (rosgraph_msgs/Clock): genesis_bridge (``/clock`` also ``disac play``).
+  ``/clock`` (rosgraph_msgs/Clock): genesis_bridge (``/clock`` also ``disac play``);
+* ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, about 1 Hz): every node.
 """
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ TARGET_MARKERS = "targets/markers"
 GROUND_TRUTH = "ground_truth/targets"
 SCENE_MARKERS = "scene/markers"
 CLOCK = "/clock"
+DIAGNOSTICS = "/diagnostics"
 
 
 def device_topic(device_id: str, name: str) -> str:

@@ -36,6 +36,7 @@ from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, R
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
 from disac_ros.msg import EncoderTiming, LinkStats, SemanticCode, TargetStateArray
+from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config, load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
@@ -132,6 +133,9 @@ class Aggregator(Node):
         self._contributors: list[int] = []
         self._t_exe: list[float] = []
         self._last_missing: tuple[str, ...] = ()
+        self._last_t_exe, self._last_contributors = math.nan, 0
+        self.diagnostics = Diagnostics(self, self._diagnostics, lambda: {"targets_published": self.published},
+                                       self.drops, hardware_id=self.center)
         self.get_logger().info(f"center {self.center}, collaborators {self.devices}: models of {run} loaded in "
                                f"{time.monotonic() - t0:.1f} s; window {values['window_s']:g} s")
 
@@ -234,6 +238,7 @@ class Aggregator(Node):
         t_exe, slowest = execution_time(per_device)
         self._t_exe.append(t_exe)
         self._contributors.append(1 + len(contributors))
+        self._last_t_exe, self._last_contributors = t_exe, 1 + len(contributors)
         missing = tuple(k for k in self.devices if k not in contributors)
         if missing != self._last_missing:
             if missing:
@@ -247,6 +252,12 @@ class Aggregator(Node):
         self.get_logger().debug(f"t={stamp / NS:.3f} s, {1 + len(contributors)} devices (waited "
                                 f"{1e3 * r.waited_s:.0f} ms{', window expired' if r.timed_out else ''}); "
                                 f"Eq. 14 [ms] {parts}; T_exe {1e3 * t_exe:.1f} ms ({slowest})")
+
+    def _diagnostics(self) -> dict:
+        missing = [k for k in self.devices if k not in self.window.live()]
+        return {"collaborators": ",".join(self.devices) or "none", "contributing_devices": self._last_contributors,
+                "t_exe_ms": 1e3 * self._last_t_exe, "pending_frames": self.sensors.assembler.pending,
+                **({"warn": f"not hearing from {', '.join(missing)}"} if missing else {})}
 
     @guarded
     def summary(self) -> None:

@@ -48,6 +48,7 @@ from disac_ros.models.link import (
     transmit_codes,
 )
 from disac_ros.msg import LinkStats, SemanticCode
+from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config, set_torch_threads
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.spin import ConfigError, spin
@@ -116,6 +117,10 @@ class Channel(Node):
             self.create_subscription(SemanticCode, device_topic(k, TX), lambda msg, k=k: self.on_code(k, msg),
                                      RELIABLE_QOS)
         self._stats: dict[str, list[dict]] = defaultdict(list)
+        self.forwarded: dict[str, int] = {k: 0 for k in self.devices}
+        self._last: dict[str, dict] = {}
+        self.diagnostics = Diagnostics(self, self._diagnostics, lambda: {f"codes.{k}": n for k, n in
+                                                                         self.forwarded.items()}, self.drops)
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))
         links = ", ".join(f"{k}: {self.distance[k]:.1f} m, H {self.gain[k]:.3g}" for k in self.devices)
         self.get_logger().info(f"links to {self.center}: {links}; SNR {self.link['snr_db']:g} dB "
@@ -165,8 +170,17 @@ class Channel(Node):
                                                         msg.target_id, self.distance[device_id], stats))
         self.rx_pubs[device_id].publish(out)
         self._stats[device_id].append(stats)
+        self._last[device_id] = stats
+        self.forwarded[device_id] += 1
         self.get_logger().debug(f"{device_id} t={t:.3f} s target {msg.target_id}: SNR {stats['snr_db']:.1f} dB, "
                                 f"{stats['rate_bps']:.0f} bit/s, t_com {1e3 * stats['delay_s']:.1f} ms")
+
+    def _diagnostics(self) -> dict:
+        out = {"snr_db_reference": self.link["snr_db"], "snr_profile": self.link["snr_profile"]}
+        for k, stats in self._last.items():
+            out.update({f"snr_db.{k}": stats["snr_db"], f"payload_bytes.{k}": stats["payload_bytes"],
+                        f"rate_bps.{k}": stats["rate_bps"], f"delay_ms.{k}": 1e3 * stats["delay_s"]})
+        return out
 
     @guarded
     def summary(self) -> None:

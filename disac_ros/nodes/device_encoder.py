@@ -26,6 +26,7 @@ from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
 from disac_ros.live.timing import StageTimes, module_timer
 from disac_ros.msg import EncoderTiming, SemanticCode
+from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
@@ -72,6 +73,11 @@ class DeviceEncoder(Node):
         self.encoded, self._encoded_at_summary = 0, 0
         self._last_summary = time.monotonic()
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self.diagnostics = Diagnostics(self, lambda: {
+            "artifact": str(self.system.artifact.path.parent),
+            "t_ft_ms": 1e3 * self.times.last("feature_extraction"), "t_se_ms": 1e3 * self.times.last("encoding"),
+            "pending_frames": self.sensors.assembler.pending}, lambda: {"frames_encoded": self.encoded}, self.drops,
+            hardware_id=self.device_id)
         self.get_logger().info(f"{self.device_id}: model of {run} loaded in {time.monotonic() - t0:.1f} s; "
                                f"image {self.system.image_shape}, echoes [{self.num_targets}, "
                                f"{', '.join(map(str, self.system.echo_shape))}] -> codes {self.system.code_shape}; "

@@ -36,8 +36,10 @@ from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image
 from visualization_msgs.msg import MarkerArray
 
+from disac_ros.live.drops import DropLog
 from disac_ros.live.params import PRESET, Param, one_of, scene_config
 from disac_ros.msg import RadarEcho, TargetStateArray
+from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.spin import ConfigError, spin
@@ -104,6 +106,11 @@ class GenesisBridge(Node):
                                f"(sim {self.fps:g} frames/s)")
         self._times: list[float] = []
         self._last_summary = time.monotonic()
+        self._last_took = math.nan
+        self.diagnostics = Diagnostics(self, lambda: {"devices": len(ids), "sim_time_s": self.frame / self.fps,
+                                                      "render_publish_ms": 1e3 * self._last_took,
+                                                      "rate_hz": self.rate_hz},
+                                       lambda: {"frames_published": self.frame}, DropLog())
         # The bridge is the time source: its timer must not wait for the /clock it publishes itself.
         self.timer = self.create_timer(1.0 / self.rate_hz, self.step, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
@@ -173,6 +180,7 @@ class GenesisBridge(Node):
         self.marker_pub.publish(scene_markers(cfg, positions, yaws, stamp, sizes=sizes))
         took = time.monotonic() - t0
         self._times.append(took)
+        self._last_took = took
         self.get_logger().debug(f"frame {frame} (t = {frame / self.fps:.3f} s) rendered and published in "
                                 f"{1e3 * took:.1f} ms")
         if time.monotonic() - self._last_summary >= 10.0 and self._times:

@@ -24,7 +24,19 @@ from procs import DISAC, start, stop
 # which the smoke_run fixture's training would do when this module runs alone.
 import disac_ros.inference  # noqa: F401
 from disac_ros.config import load_scene
-from disac_ros.topics import CLOCK, ECHO, IMAGE, RX, SCENE_MARKERS, TARGET_MARKERS, TARGETS, TX, absolute, device_topic
+from disac_ros.topics import (
+    CLOCK,
+    DIAGNOSTICS,
+    ECHO,
+    IMAGE,
+    RX,
+    SCENE_MARKERS,
+    TARGET_MARKERS,
+    TARGETS,
+    TX,
+    absolute,
+    device_topic,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +55,7 @@ class Graph:
     rx: list = field(default_factory=list)          # (monotonic time, SemanticCode) on /device_1/semantic/rx
     clock: list = field(default_factory=list)       # sim seconds
     markers: dict = field(default_factory=dict)     # topic -> last MarkerArray
+    diagnostics: dict = field(default_factory=dict)  # node name -> last DiagnosticStatus
     pubs: dict = field(default_factory=dict)
     started: float = 0.0
     first_targets_s: float | None = None
@@ -95,6 +108,10 @@ def graph(smoke_run, rclpy_context):
     node.create_subscription(SemanticCode, _device_1(RX), lambda m: g.rx.append((time.monotonic(), m)), 50)
     for topic in (absolute(SCENE_MARKERS), absolute(TARGET_MARKERS)):
         node.create_subscription(MarkerArray, topic, lambda m, topic=topic: g.markers.__setitem__(topic, m), 10)
+    from diagnostic_msgs.msg import DiagnosticArray
+
+    node.create_subscription(DiagnosticArray, DIAGNOSTICS,
+                             lambda m: g.diagnostics.update({st.name: st for st in m.status}), 50)
     node.create_subscription(Clock, CLOCK, lambda m: g.clock.append(m.clock.sec + m.clock.nanosec * 1e-9),
                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
     g.pubs = {"image": node.create_publisher(Image, _device_1(IMAGE), qos_profile_sensor_data),
@@ -143,6 +160,20 @@ def test_targets_follow_the_sim_clock(graph):
         assert {m.header.frame_id for m in markers} == {"world"}
         counts = {ns: sum(m.ns == ns for m in markers) for ns in expected}
         assert counts == expected, (topic, counts)
+
+
+def test_every_node_reports_on_diagnostics(graph):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    nodes = {"/genesis_bridge", "/device_1/device_encoder", "/device_2/device_encoder", "/channel", "/aggregator"}
+    graph.spin_until(lambda: nodes <= set(graph.diagnostics), 30, "a /diagnostics status from every node")
+    for name in nodes:
+        status = graph.diagnostics[name]
+        assert status.level in (DiagnosticStatus.OK, DiagnosticStatus.WARN), (name, status.message)
+        assert status.values, name
+    values = {kv.key: kv.value for kv in graph.diagnostics["/aggregator"].values}
+    assert float(values["targets_published_per_s"]) > 0 and values["collaborators"] == "device_1,device_2"
+    assert float({kv.key: kv.value for kv in graph.diagnostics["/channel"].values}["snr_db.device_1"]) > -50
 
 
 def test_malformed_inputs_are_logged_and_dropped(graph):
