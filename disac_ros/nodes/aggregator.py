@@ -105,8 +105,9 @@ class Aggregator(Node):
             hooks += module_timer(self.system.center_model, self.times, "aggregation")
         self._hooks = hooks
         self.num_targets = len(self.system.target_classes)
-        self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
-                                         values["stale_after_s"], values["max_pending"])
+        self._window_args = (self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
+                             values["stale_after_s"], values["max_pending"])
+        self.window = CollaboratorWindow(*self._window_args)
         self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
@@ -116,7 +117,7 @@ class Aggregator(Node):
         self.markers_pub = self.create_publisher(MarkerArray, TARGET_MARKERS, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.center, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
-                                     self._frame, namespace=self.center, label="center ")
+                                     self._frame, namespace=self.center, label="center ", on_reset=self._reset)
         for k in self.devices:
             self.create_subscription(SemanticCode, device_topic(k, RX), lambda m, k=k: self.on_code(k, m),
                                      RELIABLE_QOS)
@@ -138,6 +139,13 @@ class Aggregator(Node):
                                        self.drops, hardware_id=self.center)
         self.get_logger().info(f"center {self.center}, collaborators {self.devices}: models of {run} loaded in "
                                f"{time.monotonic() - t0:.1f} s; window {values['window_s']:g} s")
+
+    def _reset(self) -> None:
+        """After a jump of sim time: forget every stamp-keyed state (held frames and codes, timings, truth)."""
+        self.window = CollaboratorWindow(*self._window_args)
+        self._timing.clear()
+        self._t_com.clear()
+        self._truth.clear()
 
     # -- inputs -----------------------------------------------------------------------------------------------
     def _frame(self, frame) -> None:

@@ -32,15 +32,43 @@ class DeviceSensors:
     frame; a malformed (encoding, size, NaN, an insane stamp), stale or foreign input is counted and logged in
     ``drops`` and dropped, and no exception from ``on_frame`` ends the node (:func:`guarded`). ``image_shape`` /
     ``echo_shape`` are what the run's model takes.
+
+    A jump of the node's clock (sim time going backwards at all, or forwards by more than ``stale_after_s``: a
+    looped bag, a restarted simulation) resets the pairing state with a log line, and calls ``on_reset`` (the
+    node's own stamp-keyed state), instead of dropping every later input as stale or out of order.
     """
 
     def __init__(self, node, device_id: str, image_shape, echo_shape, num_targets: int, stale_after_s: float,
-                 max_pending: int, drops: DropLog, on_frame: Callable, namespace: str = "", label: str = ""):
+                 max_pending: int, drops: DropLog, on_frame: Callable, namespace: str = "", label: str = "",
+                 on_reset: Callable[[], None] | None = None):
+        from rclpy.clock import JumpThreshold
+        from rclpy.duration import Duration
+
         self.node, self.device_id, self.drops, self.on_frame = node, device_id, drops, on_frame
         self.image_shape, self.echo_shape, self.label = image_shape, echo_shape, label
+        self.num_targets, self.stale_after_s, self.max_pending = num_targets, stale_after_s, max_pending
+        self.on_reset = on_reset
         self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending)
+        self.resets = 0
+        threshold = JumpThreshold(min_forward=Duration(nanoseconds=int(stale_after_s * 1e9)),
+                                  min_backward=Duration(nanoseconds=-1), on_clock_change=False)
+        self._jump_handle = node.get_clock().create_jump_callback(threshold, post_callback=self.on_time_jump)
         node.create_subscription(Image, device_topic(namespace, IMAGE), self.on_image, SENSOR_QOS)
         node.create_subscription(RadarEcho, device_topic(namespace, ECHO), self.on_echo, sensor_qos(5 * num_targets))
+
+    @guarded
+    def on_time_jump(self, jump) -> None:
+        """The clock jumped (``rclpy.clock.TimeJump``): forget what was pairing, as if the node had just started."""
+        if self.node.get_clock().now().nanoseconds == jump.delta.nanoseconds:  # the first /clock: from 0, no jump
+            return
+        delta = jump.delta.nanoseconds / 1e9
+        self.assembler = FrameAssembler(self.num_targets, self.stale_after_s, self.max_pending)
+        if self.on_reset is not None:
+            self.on_reset()
+        self.resets += 1
+        self.node.get_logger().warning(f"{self.label}sim time jumped {'back' if delta < 0 else 'ahead'} by "
+                                       f"{abs(delta):.3f} s (a looped bag or a restarted simulation?): pairing state "
+                                       f"reset")
 
     @guarded
     def on_image(self, msg) -> None:

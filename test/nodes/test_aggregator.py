@@ -195,3 +195,24 @@ def test_codes_and_ground_truth_are_checked(aggregator):
     aggregator.on_code("device_1", code())  # a valid code is kept in the window
     assert aggregator.window._codes[9 * NS]["device_1"][0][0].shape == (4, 8)
     assert np.isfinite(aggregator.window._codes[9 * NS]["device_1"][0][0]).all()
+
+
+def test_a_backwards_jump_of_sim_time_lets_estimates_resume(rclpy_context, fake_run, published):
+    """Issue 15: a backwards /clock jump followed by valid inputs gives estimates again (at once: window 0)."""
+    from rosgraph_msgs.msg import Clock
+
+    node = _aggregator(window_s=0.0, use_sim_time=True)
+    try:
+        node.system.aggregate = lambda image, echoes, received: [_estimate(n) for n in range(3)]
+        node.sent = published(node.targets_pub)
+        (clock,) = [s for s in node.subscriptions if s.topic_name == "/clock"]
+        for sec in (100, 5):
+            msg = Clock()
+            msg.clock.sec = sec
+            clock.callback(msg)
+            node.on_timing("device_1", _timing(sec=sec))
+            _center_frame(node, sec)
+        assert len(node.sent) == 2 and node.sensors.resets == 1 and not node.drops.counts
+        assert node._timing["device_1"].keys() == {5 * NS}     # the state of before the jump is gone
+    finally:
+        node.destroy_node()

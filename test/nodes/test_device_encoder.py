@@ -93,3 +93,41 @@ def test_sensors_with_an_insane_stamp_or_nan_are_dropped(encoder):
     encoder.codes = lambda: np.full((3, 4, 8), 0.5, np.float32)
     _frame(encoder, 6)
     assert len(encoder.sent) == 3
+
+
+def _set_clock(node, sec: int) -> None:
+    """Sim time ``sec`` through the node's own /clock subscription (what the bridge or `disac play` sends)."""
+    from rosgraph_msgs.msg import Clock
+
+    (sub,) = [s for s in node.subscriptions if s.topic_name == "/clock"]
+    msg = Clock()
+    msg.clock.sec = sec
+    sub.callback(msg)
+
+
+def test_a_jump_of_sim_time_resets_pairing_instead_of_dropping_everything(rclpy_context, fake_run, published):
+    """Issue 15: after a looped bag or a restarted simulation every input was stale until a restart."""
+    from rclpy.parameter import Parameter
+
+    from disac_ros.nodes.device_encoder import DeviceEncoder
+
+    overrides = [Parameter("device_id", value="device_1"), Parameter("run", value="fake"),
+                 Parameter("use_sim_time", value=True)]
+    node = DeviceEncoder(namespace="/device_1", parameter_overrides=overrides)
+    try:
+        node.system.encode = lambda image, echoes: np.full((3, 4, 8), 0.5, np.float32)
+        sent = published(node.tx_pub)
+        _set_clock(node, 100)
+        _frame(node, 100)
+        assert len(sent) == 3
+        _set_clock(node, 5)                       # backwards: the bag looped
+        _frame(node, 5)
+        assert len(sent) == 6 and node.sensors.resets == 1 and not node.drops.counts  # the first /clock is no jump
+        _set_clock(node, 5000)                    # far ahead: a restarted simulation at another time
+        _frame(node, 5000)
+        assert len(sent) == 9 and node.sensors.resets == 2
+        _set_clock(node, 5001)                    # an ordinary step is not a jump
+        _frame(node, 5001)
+        assert len(sent) == 12 and node.sensors.resets == 2
+    finally:
+        node.destroy_node()
