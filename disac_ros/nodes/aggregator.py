@@ -40,7 +40,7 @@ from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config, load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
-from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import msg_to_code, ns_to_time, states_to_msg
 from disac_ros.ros.markers import estimate_markers
 from disac_ros.ros.qos import RELIABLE_QOS
@@ -297,4 +297,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

@@ -51,7 +51,7 @@ from disac_ros.msg import LinkStats, SemanticCode
 from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config, set_torch_threads
 from disac_ros.nodes.params import declare_all
-from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import code_to_msg, msg_to_code, stats_to_msg, to_seconds
 from disac_ros.ros.qos import RELIABLE_QOS
 from disac_ros.topics import LINK_STATS, RX, TX, device_topic
@@ -200,4 +200,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

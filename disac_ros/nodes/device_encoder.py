@@ -30,7 +30,7 @@ from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_side
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
-from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import code_to_msg, ns_to_time, timing_to_msg
 from disac_ros.ros.qos import RELIABLE_QOS
 from disac_ros.stamps import NS
@@ -120,4 +120,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

@@ -42,7 +42,7 @@ from disac_ros.msg import RadarEcho, TargetStateArray
 from disac_ros.nodes.diagnostics import Diagnostics
 from disac_ros.nodes.loading import load_scene_config
 from disac_ros.nodes.params import declare_all
-from disac_ros.nodes.spin import ConfigError, spin
+from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import camera_info, echo_to_msg, image_to_msg, states_to_msg, to_time
 from disac_ros.ros.markers import scene_markers
 from disac_ros.ros.qos import CLOCK_QOS, RELIABLE_QOS, SENSOR_QOS
@@ -201,4 +201,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

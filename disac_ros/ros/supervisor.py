@@ -26,6 +26,7 @@ class _Child:
         self.label = spec.full_name.lstrip("/")
         self.reported = False
         self.thread: threading.Thread | None = None
+        self.exited_at: float | None = None  # monotonic time its exit was first seen while stopping
 
 
 def _death_signal():
@@ -112,15 +113,21 @@ class Launcher:
         deadline = time.monotonic() + timeout
         signals = self._signals
         while time.monotonic() < deadline and self._signals == signals:
-            alive = [c for c in children if c.proc.poll() is None]
+            alive = []
+            for c in children:
+                if c.proc.poll() is None:
+                    alive.append(c)
+                elif c.exited_at is None:
+                    c.exited_at = time.monotonic()
             if not alive:
                 return []
-            time.sleep(0.1)
+            time.sleep(0.02)
         return [c for c in children if c.proc.poll() is None]
 
     def stop(self) -> None:
         """SIGINT every running node, then SIGTERM and SIGKILL those still running after ``grace`` (or a new ^C)."""
         alive = [c for c in self.children if c.proc.poll() is None]
+        t0 = time.monotonic()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
             for c in alive:
                 if sig != signal.SIGINT:
@@ -139,4 +146,5 @@ class Launcher:
             if not c.reported:
                 status = c.proc.returncode
                 note = "" if status == 0 else f" with status {status}"
-                self.say("launch", f"{c.label} stopped{note}")
+                took = f" {c.exited_at - t0:.2f} s after SIGINT" if c.exited_at is not None else ""
+                self.say("launch", f"{c.label} stopped{note}{took}")

@@ -275,5 +275,8 @@ def test_ctrl_c_stops_the_graph_cleanly(graph):
     text = "\n".join(graph.lines)
     assert status == 1, "a node died on its own during the run, so disac launch reports failure"
     assert "Traceback" not in text, text[-3000:]
+    assert "still running: SIGTERM" not in text, "a node ignored SIGINT for the whole grace period"
     for label in ("genesis_bridge", "device_1/device_encoder", "channel", "aggregator"):
-        assert f"[launch] {label} stopped\n" in text + "\n", f"{label} did not stop cleanly"
+        assert re.search(rf"\[launch\] {re.escape(label)} stopped \d+\.\d+ s after SIGINT\n", text + "\n"), \
+            f"{label} did not stop cleanly"
+    print("\n".join(line for line in graph.lines if "after SIGINT" in line))
