@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
-"""Soak test of the live graph (issue 16): every node's memory over time and the drops by reason.
+"""Soak test of the live graph (issue 16): every node's memory over time, the drops by reason, the /targets rate.
 
 Usage (after `source .venv/env.sh`, with a trained run, e.g. the one `make demo` trains):
     python benchmarks/soak_graph.py [--preset default] [--run RUN] [--num-devices 4] [--minutes 10]
                                     [--warmup-s 120] [--sample-s 5] [--out results/soak]
 
 Starts the graph with ``disac launch`` (as a user would), samples each node process's resident memory
-(``VmRSS`` in ``/proc/<pid>/status``) every ``--sample-s`` seconds, and reads the drop counts from the nodes'
-periodic summaries (``dropped: reason N, ...``, cumulative since start). After ``--minutes`` it stops the graph
-with Ctrl-C and reports, per node, the memory at the end of the warm-up and at the end and its growth, and the
-drops by reason. Writes ``OUT/soak-<preset>-<N>dev.json`` and a plot of memory over time (``.png``). Exits 1 when a
-node died or grew by more than ``--max-growth`` (10 %) after the warm-up. A benchmark, not a test: it takes
-minutes and its numbers depend on the machine.
+(``VmRSS`` in ``/proc/<pid>/status``) every ``--sample-s`` seconds, and reads the nodes' periodic summaries: the
+drop counts (``dropped: reason N, ...``, cumulative since start) and the aggregator's ``/targets`` rate and devices
+per estimate. After ``--minutes`` it stops the graph with Ctrl-C and reports, per node, the memory at the end of
+the warm-up and at the end and its growth, and the drops by reason. Writes ``OUT/soak-<preset>-<N>dev.json`` and a
+plot of memory over time (``.png``). Exits 1 when a node died, grew by more than ``--max-growth`` (10 %) after the
+warm-up, or no ``/targets`` came. A benchmark, not a test: it takes minutes and its numbers depend on the machine.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from pathlib import Path
 
 STARTED = re.compile(r"\[launch\] started (\S+) \(pid (\d+)\)")
 DROPPED = re.compile(r"^\[([^\]]+)\].*dropped: ([^\x1b]*)")
+RATE = re.compile(r"^\[aggregator\].* estimates in \d+ s \((\d+\.\d+)/s\), devices per estimate (\d+\.\d+)")
 
 
 def rss_mib(pid: int) -> float | None:
@@ -59,9 +60,14 @@ def soak(args) -> dict:
     pids: dict[str, int] = {}
     drops: dict[str, dict[str, int]] = {}
     died: list[str] = []
+    rates: list[dict] = []
+    t0 = time.monotonic()
 
     def pump():
         for line in graph.stdout:
+            if m := RATE.search(line):
+                rates.append({"t_s": round(time.monotonic() - t0, 1), "targets_per_s": float(m.group(1)),
+                              "devices_per_estimate": float(m.group(2))})
             if m := STARTED.search(line):
                 pids[m.group(1)] = int(m.group(2))
             elif m := DROPPED.search(line):
@@ -70,7 +76,7 @@ def soak(args) -> dict:
                 died.append(line.strip())
 
     threading.Thread(target=pump, daemon=True).start()
-    t0, samples = time.monotonic(), []
+    samples = []
     try:
         while (elapsed := time.monotonic() - t0) < 60 * args.minutes:
             row = {"t_s": round(elapsed, 1)}
@@ -101,7 +107,7 @@ def soak(args) -> dict:
                         "rss_max_mib": round(max(v for _, v in series), 1),
                         "growth_after_warmup": round(end / start - 1, 4), "drops": drops.get(label, {})}
     return {"command": " ".join(cmd), "minutes": args.minutes, "warmup_s": args.warmup_s, "nodes": nodes,
-            "died": died, "samples": samples}
+            "died": died, "aggregator_rates": rates, "samples": samples}
 
 
 def plot(result: dict, path: Path) -> None:
@@ -148,6 +154,14 @@ def main() -> int:
               f"{100 * n['growth_after_warmup']:>7.1f} %{'  (> limit)' if grew else ''}  {drops}")
     for line in result["died"]:
         print(f"died: {line}")
+    after = [r for r in result["aggregator_rates"] if r["t_s"] >= args.warmup_s]
+    if after:
+        print(f"/targets after warm-up: {min(r['targets_per_s'] for r in after):.2f}-"
+              f"{max(r['targets_per_s'] for r in after):.2f} per s, "
+              f"{sum(r['devices_per_estimate'] for r in after) / len(after):.2f} devices per estimate")
+    else:
+        print("no /targets rate reported after warm-up")
+        failed = True
     print(f"saved {stem.with_suffix('.json')} and {stem.with_suffix('.png')}")
     return 1 if failed else 0
 
