@@ -14,10 +14,10 @@ are trained again per center (``RUN/stage2-<device>``). MM-SD, a single-device s
 each position's device.
 
 Epoch budget (:data:`BENCHMARK_EPOCHS`): on the default preset every scheme trains **5 epochs per stage** (stage 1
-and stage 2) instead of the preset's 8, the same for every scheme so that Table III's comparisons stay fair; the
-estimate of :func:`estimate_seconds` puts the whole default benchmark at about 54 minutes on the 2-core CPU (plus
-about 2 minutes to generate the dataset when it is not cached), 62 minutes with 6 epochs. The measured rates it
-uses, and how and where they were measured, are in ``config/throughput.yaml`` (:data:`THROUGHPUT_FILE`).
+and stage 2) instead of the preset's 8, the same for every scheme so that Table III's comparisons stay fair; with
+3 seeds of the headline schemes the estimate of :func:`estimate_seconds` puts the default benchmark's 17 runs at
+about 115 minutes on the 2-core CPU (``disac benchmark --dry-run``; part of its rates are still the first world's,
+see ``config/throughput.yaml``, :data:`THROUGHPUT_FILE`, for how and where each was measured).
 """
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ from disac_ros.training.center import PROMPTS
 log = logging.getLogger(__name__)
 
 #: The benchmark's epochs per stage by preset (None: the preset's own ``train.epochs_stage1/2``). Default preset:
-#: 5 for every scheme and stage (about 54 min for the 10 runs by :func:`estimate_seconds`; 6 epochs: ~63 min; the
-#: preset's own 8: ~80 min). The same for every scheme, so Table III's comparisons are between equally trained runs.
+#: 5 for every scheme and stage (``--dry-run`` prints the estimate). The same for every scheme, so Table III's
+#: comparisons are between equally trained runs.
 BENCHMARK_EPOCHS: dict[str, int | None] = {"default": 5, "smoke": None, "paper": None}
 
 #: Measured throughputs behind :func:`estimate_seconds` (how and where they were measured: the file's comments).
