@@ -74,8 +74,6 @@ def _load(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, o
 class _Side:
     """What both halves share: the artifact's config and shapes, the input checks, the device's detector."""
 
-    kind = ""
-
     def __init__(self, artifact: Artifact, device: torch.device | None = None):
         self.artifact, self.meta = artifact, artifact.meta
         self.manifest = self.meta["manifest"]
@@ -115,8 +113,6 @@ class _Side:
 class SensingDevice(_Side):
     """One collaborating device's half: RVFN + semantic encoder (``model``), nothing of the decoder or TRAM."""
 
-    kind = "device"
-
     def __init__(self, artifact: Artifact, device: torch.device | None = None):
         super().__init__(artifact, device)
         self.device_id, self.pose = self.meta["device_id"], self.meta["pose"]
@@ -140,8 +136,6 @@ class AggregationCenter(_Side):
 
     ``features_model`` (no link), ``decoders`` {device: decoder}, ``center_model`` (None for single-device schemes).
     """
-
-    kind = "center"
 
     def __init__(self, artifact: Artifact, device: torch.device | None = None):
         from disac_ros.models.decoders import build_decoder
