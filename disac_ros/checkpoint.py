@@ -43,11 +43,20 @@ def load_weights(model: nn.Module, path: Path, config: dict) -> None:
         diff = sorted(k for k in set(saved or {}) | set(config) if (saved or {}).get(k) != config.get(k))
         raise ValueError(f"{path} was trained with another config (differs in: {', '.join(diff) or 'everything'}); "
                          "expected the config of this run")
+    load_trainable(model, state, path)
+
+
+def load_trainable(model: nn.Module, state: dict[str, torch.Tensor], path) -> nn.Module:
+    """Load ``state`` (as :func:`trainable_state` saved it) into ``model``; ``path`` names its source in errors.
+
+    Every tensor that training changes must be there and nothing else; frozen pretrained weights are the model's own.
+    """
     missing, unexpected = model.load_state_dict(state, strict=False)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     missing = [k for k in missing if k not in frozen]
     if missing or unexpected:
         raise ValueError(f"{path} does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    return model
 
 
 def save_state(path: Path, state: dict) -> None:

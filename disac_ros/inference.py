@@ -20,13 +20,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from disac_ros.checkpoint import load_trainable
 from disac_ros.config import ModelConfig
 from disac_ros.data import store
 from disac_ros.data.detections import DeviceDetector
 from disac_ros.deploy import Artifact, read_artifact, resolve
 from disac_ros.models.link import relative_poses
 from disac_ros.models.llm_disac import CenterModel, DeviceModel
-from disac_ros.runs import build_device_model, detection_layout, pick_device
+from disac_ros.runs import build_device_model, check_scene, detection_layout, pick_device
 
 
 @dataclass
@@ -61,16 +62,6 @@ def check_array(name: str, array: np.ndarray, dtype, shape: tuple) -> np.ndarray
     return array
 
 
-def _load(module: torch.nn.Module, state: dict[str, torch.Tensor], path: Path, optional: tuple[str, ...] = ()):
-    """Load ``state`` into ``module``: every trainable tensor present (frozen pretrained ones come from the package)."""
-    missing, unexpected = module.load_state_dict(state, strict=False)
-    frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
-    missing = [k for k in missing if k not in frozen and not k.startswith(optional)]
-    if missing or unexpected:
-        raise ValueError(f"{path} does not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
-    return module
-
-
 class _Side:
     """What both halves share: the artifact's config and shapes, the input checks, the device's detector."""
 
@@ -89,14 +80,7 @@ class _Side:
 
     def check_scene(self, scene, num_devices: int | None = None) -> None:
         """Refuse a live scene that is not the one the weights were trained in, or devices they do not know."""
-        if scene.digest() != self.scene_digest:
-            raise ValueError(f"{self.artifact.path} was trained in scene {self.scene_digest}, but the scene to run "
-                             f"has digest {scene.digest()}: pass the scene config and preset the run was trained "
-                             f"with")
-        wanted = [d.id for d in scene.devices][: num_devices or len(scene.devices)]
-        if [d for d in wanted if d not in self.device_ids] or self.center != wanted[0]:
-            raise ValueError(f"{self.artifact.path} knows devices {self.device_ids} (center {self.center}); the "
-                             f"scene needs {wanted}")
+        check_scene(str(self.artifact.path), self.scene_digest, self.device_ids, self.center, scene, num_devices)
 
     def inputs(self, device_id: str, image: np.ndarray, echoes: np.ndarray):
         """(images [N, 3, H, W], echoes [N, C, A, S], detections [N, D]) of one frame, checked, on the device."""
@@ -117,7 +101,7 @@ class SensingDevice(_Side):
         super().__init__(artifact, device)
         self.device_id, self.pose = self.meta["device_id"], self.meta["pose"]
         model = build_device_model(self.model_cfg, self.manifest, link=True, transmitter_only=True)
-        self.model: DeviceModel = _load(model, artifact.tensors, artifact.path).to(self.device).eval()
+        self.model: DeviceModel = load_trainable(model, artifact.tensors, artifact.path).to(self.device).eval()
 
     @classmethod
     def load(cls, path: str | Path, device_id: str, device: torch.device | None = None) -> SensingDevice:
@@ -145,13 +129,15 @@ class AggregationCenter(_Side):
         self.scene = store.scene_config(self.manifest)
         self.offset, self.scale = store.normalization_arrays(self.manifest)
         own = build_device_model(self.model_cfg, self.manifest, link=False)
-        self.features_model: DeviceModel = _load(own, artifact.part("own."), artifact.path).to(self.device).eval()
-        self.decoders = {k: _load(build_decoder(self.model_cfg), artifact.part(f"decoder.{k}."), artifact.path)
-                         .to(self.device).eval().requires_grad_(False) for k in self.collaborators}
+        self.features_model: DeviceModel = load_trainable(own, artifact.part("own."), artifact.path) \
+            .to(self.device).eval()
+        self.decoders = {k: load_trainable(build_decoder(self.model_cfg), artifact.part(f"decoder.{k}."),
+                                           artifact.path).to(self.device).eval().requires_grad_(False)
+                         for k in self.collaborators}
         self.center_model: CenterModel | None = None
         if self.model_cfg.multi_device:
             model = CenterModel(self.model_cfg, detection_layout())
-            self.center_model = _load(model, artifact.part("tram."), artifact.path).to(self.device).eval()
+            self.center_model = load_trainable(model, artifact.part("tram."), artifact.path).to(self.device).eval()
 
     @classmethod
     def load(cls, path: str | Path, center: str | None = None, device: torch.device | None = None

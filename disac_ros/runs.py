@@ -72,6 +72,20 @@ def run_record(model_cfg: ModelConfig, train_cfg: TrainConfig, manifest: dict) -
             "data_config_digest": manifest["config_digest"], "devices": [d["id"] for d in manifest["devices"]]}
 
 
+def check_scene(source: str, scene_digest: str, devices: list[str], center: str, scene: SceneConfig,
+                num_devices: int | None = None) -> None:
+    """Refuse a live ``scene`` that ``source`` (a run, an artifact) was not trained in, naming both digests.
+
+    Also refuse one whose first ``num_devices`` devices are not among ``devices`` with ``center`` first.
+    """
+    if scene.digest() != scene_digest:
+        raise ValueError(f"{source} was trained in scene {scene_digest}, but the scene to run has digest "
+                         f"{scene.digest()}: pass the scene config and preset the run was trained with")
+    wanted = [d.id for d in scene.devices][: num_devices or len(scene.devices)]
+    if [d for d in wanted if d not in devices] or center != wanted[0]:
+        raise ValueError(f"{source} has devices {devices} (center {center}); the scene needs {wanted}")
+
+
 def detection_layout():
     """Where the parts of a detection vector are (:mod:`disac_ros.data.detections`), for the models."""
     from disac_ros.data import detections
@@ -243,13 +257,7 @@ class Run:
 
     def check_scene(self, scene: SceneConfig, num_devices: int | None = None) -> None:
         """Refuse a live scene that is not the one the run was trained in, or devices the run does not have."""
-        if scene.digest() != self.scene_digest:
-            raise ValueError(f"run {self.path} was trained in scene {self.scene_digest}, but the scene to run has "
-                             f"digest {scene.digest()}: pass the scene config and preset the run was trained with")
-        wanted = [d.id for d in scene.devices][: num_devices or len(scene.devices)]
-        if [d for d in wanted if d not in self.devices] or self.center != wanted[0]:
-            raise ValueError(f"run {self.path} has devices {self.devices} (center {self.center}); the scene needs "
-                             f"{wanted}")
+        check_scene(f"run {self.path}", self.scene_digest, self.devices, self.center, scene, num_devices)
 
     def _device(self, device_id: str) -> None:
         if device_id not in self.devices:

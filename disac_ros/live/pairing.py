@@ -53,6 +53,10 @@ class FrameAssembler:
         self.num_targets = num_targets
         self.stale_after_ns = int(stale_after_s * NS)
         self.max_pending = max_pending
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every pending stamp and what was emitted, as when just built (after a jump of sim time)."""
         self._pending: OrderedDict[int, _Partial] = OrderedDict()
         self.last_emitted: int | None = None
         self.newest_seen: int | None = None

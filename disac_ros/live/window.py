@@ -61,6 +61,10 @@ class CollaboratorWindow:
         self.stale_after_ns = int(stale_after_s * NS)
         self.max_pending = max_pending
         self.clock = clock
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every frame, code and release, as when just built (after a jump of sim time)."""
         self._frames: OrderedDict[int, tuple[Frame, float]] = OrderedDict()
         self._codes: dict[int, dict[str, dict[int, tuple[np.ndarray, float, float]]]] = defaultdict(dict)
         self._last_complete: dict[str, float] = {}

@@ -105,9 +105,8 @@ class Aggregator(Node):
             hooks += module_timer(self.system.center_model, self.times, "aggregation")
         self._hooks = hooks
         self.num_targets = len(self.system.target_classes)
-        self._window_args = (self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
-                             values["stale_after_s"], values["max_pending"])
-        self.window = CollaboratorWindow(*self._window_args)
+        self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
+                                         values["stale_after_s"], values["max_pending"])
         self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
@@ -142,7 +141,7 @@ class Aggregator(Node):
 
     def _reset(self) -> None:
         """After a jump of sim time: forget every stamp-keyed state (held frames and codes, timings, truth)."""
-        self.window = CollaboratorWindow(*self._window_args)
+        self.window.reset()
         self._timing.clear()
         self._t_com.clear()
         self._truth.clear()

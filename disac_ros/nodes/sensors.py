@@ -46,7 +46,6 @@ class DeviceSensors:
 
         self.node, self.device_id, self.drops, self.on_frame = node, device_id, drops, on_frame
         self.image_shape, self.echo_shape, self.label = image_shape, echo_shape, label
-        self.num_targets, self.stale_after_s, self.max_pending = num_targets, stale_after_s, max_pending
         self.on_reset = on_reset
         self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending)
         self.resets = 0
@@ -62,7 +61,7 @@ class DeviceSensors:
         if self.node.get_clock().now().nanoseconds == jump.delta.nanoseconds:  # the first /clock: from 0, no jump
             return
         delta = jump.delta.nanoseconds / 1e9
-        self.assembler = FrameAssembler(self.num_targets, self.stale_after_s, self.max_pending)
+        self.assembler.reset()
         if self.on_reset is not None:
             self.on_reset()
         self.resets += 1

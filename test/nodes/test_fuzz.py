@@ -129,10 +129,15 @@ def _stamp(msg, ns: int):
 
 
 class Valid:
-    """Valid messages of every subscribed type for the smoke run, at stamp ``ns``."""
+    """Valid messages of every subscribed type for the smoke run, at stamp ``ns``.
 
-    def __init__(self, system):
+    ``system``: the node's half of the run (its shapes); None for the channel, which has no run and takes the
+    smoke run's 4 x 8 codes.
+    """
+
+    def __init__(self, system=None):
         self.system = system
+        self.code_shape = system.code_shape if system is not None else (4, 8)
         self.rng = np.random.default_rng(0)
 
     def __call__(self, msg_type, topic: str, ns: int):
@@ -153,7 +158,7 @@ class Valid:
                                     pulse_repetition_interval=5e-5, chirp_slope=3e12, chirp_interval=5e-4,
                                     array_rows=1, array_cols=a, element_spacing=0.5, radar_snr_db=20.0), ns)
         if msg_type is SemanticCode:
-            length, dim = s.code_shape
+            length, dim = self.code_shape
             return _stamp(SemanticCode(device_id=device, target_id=0, length=length, dim=dim,
                                        symbols=self.rng.normal(size=length * dim).astype(np.float32),
                                        snr_db=20.0 if topic.endswith("/rx") else math.nan,
@@ -262,27 +267,20 @@ def harnesses(smoke_run, rclpy_context):
 
 def _valid_input(h: Harness, name: str, ns: int) -> None:
     """One complete valid input of ``name`` at stamp ``ns``: a frame of its sensors and/or its collaborators' codes."""
-    valid = Valid(h.node.system) if hasattr(h.node, "system") else None
-    if name == "channel":
-        from disac_ros.msg import SemanticCode
+    from disac_ros.msg import RadarEcho, SemanticCode
+    from sensor_msgs.msg import Image
 
-        shape = (4, 8)
-        msg = SemanticCode(device_id="device_1", target_id=0, length=shape[0], dim=shape[1],
-                           symbols=np.linspace(-1, 1, shape[0] * shape[1]).astype(np.float32), snr_db=math.nan,
-                           distance_m=math.nan)
-        h.subs["/device_1/semantic/tx"].callback(_stamp(msg, ns))
+    valid = Valid(getattr(h.node, "system", None))
+    if name == "channel":
+        h.subs["/device_1/semantic/tx"].callback(valid(SemanticCode, "/device_1/semantic/tx", ns))
         return
     prefix = "/device_1" if name == "device_encoder" else "/device_0"
-    from disac_ros.msg import RadarEcho, SemanticCode
-
     if name == "aggregator":
         for k in h.node.devices:
             for n in range(len(h.node.system.target_classes)):
                 code = valid(SemanticCode, f"/{k}/semantic/rx", ns)
                 code.target_id = n
                 h.subs[f"/{k}/semantic/rx"].callback(code)
-    from sensor_msgs.msg import Image
-
     for n in range(len(h.node.system.target_classes)):
         echo = valid(RadarEcho, f"{prefix}/radar/echo", ns)
         echo.target_id = n
@@ -312,8 +310,7 @@ def test_every_subscribed_topic_is_fuzzed(harnesses):
 def test_nothing_sent_on_a_topic_ends_a_node_or_makes_it_publish_nonfinite(harnesses, name, topic):
     h = harnesses[name]
     sub = h.subs[topic]
-    system = getattr(h.node, "system", None)
-    valid = Valid(system) if system is not None else None
+    valid = Valid(getattr(h.node, "system", None))
 
     @FUZZ
     @given(st.data())
@@ -321,14 +318,7 @@ def test_nothing_sent_on_a_topic_ends_a_node_or_makes_it_publish_nonfinite(harne
         ns = h.tick()
         offset = data.draw(st.sampled_from([0, -5 * 10**9, 10**9, 2**62]), label="stamp offset")
         stamp = min(max(ns + offset, 0), (2**31 - 1) * 10**9)
-        if valid is None:  # the channel has no run: its own valid code
-            from disac_ros.msg import SemanticCode
-
-            msg = _stamp(SemanticCode(device_id=topic.split("/")[1], target_id=0, length=4, dim=8,
-                                      symbols=np.zeros(32, np.float32), snr_db=math.nan, distance_m=math.nan),
-                         stamp)
-        else:
-            msg = valid(sub.msg_type, topic, stamp)
+        msg = valid(sub.msg_type, topic, stamp)
         sub.callback(_broken(data, msg))
 
     dropped = sum(h.node.drops.counts.values())
