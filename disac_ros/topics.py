@@ -8,9 +8,9 @@ Names are relative, as ros2/demos and launch_ros expect, so that a node started 
 * a node in the root namespace (bridge, channel, aggregator) names another device's topic with
   :func:`device_topic`: ``device_1/semantic/rx`` resolves to ``/device_1/semantic/rx``.
 
-``/clock`` and ``/diagnostics`` are absolute (rclpy's time source subscribes to ``/clock`` there; ROS's
-diagnostic tools read ``/diagnostics``). Bags and ``ros2 topic list`` show the resolved,
-absolute names (:func:`absolute`).
+``/clock``, ``/diagnostics`` and ``/tf_static`` are absolute (rclpy's time source subscribes to ``/clock``
+there; ROS's diagnostic tools read ``/diagnostics``; tf2 listeners ``/tf_static``). Bags and ``ros2 topic list``
+show the resolved, absolute names (:func:`absolute`).
 
 Topics (message; publisher):
 
@@ -23,6 +23,7 @@ Topics (message; publisher):
 * ``targets`` (disac_ros/TargetStateArray) and ``targets/markers`` (visualization_msgs/MarkerArray): aggregator;
 * ``ground_truth/targets`` (disac_ros/TargetStateArray), ``scene/markers`` (visualization_msgs/MarkerArray) and
   ``/clock`` (rosgraph_msgs/Clock): genesis_bridge (``/clock`` also ``disac play``);
+* ``/tf_static`` (tf2_msgs/TFMessage, latched): genesis_bridge, each device's frames (:mod:`disac_ros.ros.frames`);
 * ``/diagnostics`` (diagnostic_msgs/DiagnosticArray, about 1 Hz): every node.
 """
 from __future__ import annotations
@@ -43,6 +44,7 @@ GROUND_TRUTH = "ground_truth/targets"
 SCENE_MARKERS = "scene/markers"
 CLOCK = "/clock"
 DIAGNOSTICS = "/diagnostics"
+TF_STATIC = "/tf_static"
 
 
 def device_topic(device_id: str, name: str) -> str:

@@ -7,15 +7,16 @@ two launchers start the same executables with the same parameters: each node's d
 overridden by ``params_file`` (default: the package's ``config/disac.yaml``), with the per-launch values on top.
 """
 import os  # noqa: I001 (ruff takes the launch package for the repository's launch/ folder)
+import tempfile
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from disac_ros.launch_description import PACKAGE, describe
+from disac_ros.ros import rviz
 
 
 def _share(*parts: str) -> str:
@@ -35,11 +36,18 @@ def launch_nodes(context, *args, **kwargs):
                      params_file=value("params_file") or _share("config", "disac.yaml"),
                      use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"),
                      bridge=value("bridge").lower() in ("true", "1", "yes"))
-    return [Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
-                 parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
-                 [spec.all_parameters()],
-                 output="screen", emulate_tty=True)
-            for spec in specs]
+    nodes = [Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
+                  parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
+                  [spec.all_parameters()],
+                  output="screen", emulate_tty=True)
+             for spec in specs]
+    if value("rviz").lower() in ("true", "1", "yes"):  # RViz with one camera per launched device
+        devices = [spec.namespace for spec in specs if spec.executable == "device_encoder"]
+        center = next(spec.parameters.get("center", "") for spec in specs if spec.executable == "aggregator")
+        config = rviz.write(tempfile.mkstemp(prefix="disac-", suffix=".rviz")[1], [center, *devices])
+        nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", arguments=["-d", str(config)],
+                          parameters=[{"use_sim_time": value("use_sim_time").lower() in ("true", "1", "yes")}]))
+    return nodes
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -58,9 +66,7 @@ def generate_launch_description() -> LaunchDescription:
                               description="nodes follow /clock from genesis_bridge"),
         DeclareLaunchArgument("bridge", default_value="true",
                               description="start genesis_bridge (false: sensors and /clock from `ros2 bag play`)"),
-        DeclareLaunchArgument("rviz", default_value="false", description="also start RViz2 with config/disac.rviz"),
+        DeclareLaunchArgument("rviz", default_value="false",
+                              description="also start RViz2 (config/disac.rviz's displays, one camera per device)"),
         OpaqueFunction(function=launch_nodes),
-        Node(package="rviz2", executable="rviz2", name="rviz2", arguments=["-d", _share("config", "disac.rviz")],
-             parameters=[{"use_sim_time": LaunchConfiguration("use_sim_time")}],
-             condition=IfCondition(LaunchConfiguration("rviz"))),
     ])

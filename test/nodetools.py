@@ -1,8 +1,11 @@
-"""The nodes' parameter tables (``PARAMETERS``), and checks of an in-process node: its declared parameters, its
-topics."""
+"""The nodes' parameter tables (``PARAMETERS``), checks of an in-process node (its declared parameters, its topics)
+and a stand-in for the Genesis scene the bridge builds."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
+
+import numpy as np
 
 
 def _tables() -> dict[str, tuple]:
@@ -39,3 +42,30 @@ def _assert_declared_as_table(node, table) -> None:
 def _topics(node) -> tuple[set[str], set[str]]:
     """(subscribed, published) resolved topic names of an in-process node."""
     return {s.topic_name for s in node.subscriptions}, {p.topic_name for p in node.publishers}
+
+
+class FakeScene:
+    """What the bridge uses of a GenesisScene, without Genesis: it records the placements."""
+
+    def __init__(self, cfg, backend):
+        self.cfg = cfg
+        self.placed = []
+
+    def intrinsics(self, device_id):
+        return np.eye(3)
+
+    def extrinsics(self, device_id):  # world -> camera: the world's axes, at the device
+        out = np.eye(4)
+        out[:3, 3] = -np.asarray(next(d.position for d in self.cfg.devices if d.id == device_id))
+        return out
+
+    def set_targets(self, positions, yaws, variants=None):
+        self.placed.append((np.array(positions), np.array(yaws), None if variants is None else np.array(variants)))
+
+    def render(self, depth=False):
+        cam = self.cfg.camera
+        return {d.id: SimpleNamespace(rgb=np.zeros((cam.height, cam.width, 3), np.uint8), depth=None)
+                for d in self.cfg.devices}
+
+    def close(self):
+        pass

@@ -103,7 +103,6 @@ def _fake_launch_modules(monkeypatch, share: Path) -> None:
     fakes = {
         "launch": {"LaunchDescription": _Recorder},
         "launch.actions": {"DeclareLaunchArgument": _Recorder, "OpaqueFunction": _Recorder},
-        "launch.conditions": {"IfCondition": _Recorder},
         "launch.substitutions": {"LaunchConfiguration": _LaunchConfiguration},
         "launch_ros": {},
         "launch_ros.actions": {"Node": _Recorder},
@@ -135,6 +134,16 @@ def test_launch_file_starts_the_described_nodes(monkeypatch):
         assert node.kwargs["package"] == "disac_ros" and node.kwargs["executable"] == spec.executable
         assert node.kwargs["name"] == spec.name and (node.kwargs["namespace"] or "") == spec.namespace
         assert node.kwargs["parameters"] == [spec.params_file, spec.all_parameters()]
+    # rviz:=true adds RViz with a config showing the launched devices' cameras
+    with_rviz = opaque.kwargs["function"]({**context, "rviz": "true"})
+    assert len(with_rviz) == len(nodes) + 1
+    rviz_node = with_rviz[-1]
+    assert rviz_node.kwargs["executable"] == "rviz2"
+    config = yaml.safe_load(Path(rviz_node.kwargs["arguments"][1]).read_text())
+    images = {d["Topic"]["Value"] for d in config["Visualization Manager"]["Displays"]
+              if d["Class"] == "rviz_default_plugins/Image"}
+    assert images == {f"/device_{k}/camera/image_raw" for k in range(3)}
+    Path(rviz_node.kwargs["arguments"][1]).unlink()
 
 
 def test_launch_file_calls_the_shared_description():
@@ -156,7 +165,13 @@ def test_launch_overrides_parse():
 
 
 def test_rviz_config_shows_cameras_and_markers_in_world():
-    rviz = yaml.safe_load((ROOT / "config" / "disac.rviz").read_text())
+    from disac_ros.config import load_scene
+    from disac_ros.ros import rviz as rviz_config
+
+    text = (ROOT / "config" / "disac.rviz").read_text()
+    assert text == rviz_config.dump(rviz_config.rviz_config([d.id for d in load_scene().devices])), \
+        "config/disac.rviz is stale: python -m disac_ros.ros.rviz config/disac.rviz"
+    rviz = yaml.safe_load(text)
     manager = rviz["Visualization Manager"]
     assert manager["Global Options"]["Fixed Frame"] == "world"
     displays = manager["Displays"]
@@ -166,6 +181,7 @@ def test_rviz_config_shows_cameras_and_markers_in_world():
     assert images == {f"/device_{k}/camera/image_raw" for k in range(4)}
     markers = {d["Topic"]["Value"] for d in displays if d["Class"] == "rviz_default_plugins/MarkerArray"}
     assert markers == {"/scene/markers", "/targets/markers"}
+    assert classes.count("rviz_default_plugins/TF") == 1
     assert all(c.startswith(("rviz_default_plugins/", "rviz_common/"))
                for c in classes + [p["Class"] for p in rviz["Panels"]])
 

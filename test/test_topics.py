@@ -12,7 +12,7 @@ def test_topic_names_are_relative_and_resolve_to_the_graph_topics():
     assert topics.absolute(topics.device_topic("device_1", topics.RX)) == "/device_1/semantic/rx"
     assert topics.absolute(topics.TARGETS) == "/targets" and topics.absolute(topics.CLOCK) == "/clock"
     names = [v for k, v in vars(topics).items() if k.isupper() and isinstance(v, str)]
-    absolute = {topics.CLOCK, topics.DIAGNOSTICS}  # where rclpy's time source and ROS's diagnostic tools look
+    absolute = {topics.CLOCK, topics.DIAGNOSTICS, topics.TF_STATIC}  # where rclpy, diagnostics and tf2 look
     assert all(not n.startswith("/") for n in names if n not in absolute)
     assert all(n.startswith("/") for n in absolute)
     with pytest.raises(ValueError):

@@ -351,18 +351,25 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         train_run(spec, data, run, preset, seed, progress, record)
         t0 = time.monotonic()
         prompts = PROMPTS if spec.multi_device and spec.seed == 0 and not spec.overrides else ("true",)
-        evaluation = offline.evaluate_offline(data, run, snrs, centers=list(spec.centers), seed=seed + spec.seed,
-                                              prompts=prompts, lossless_link=base_name(spec) == "llm-disac",
-                                              records=True)
-        cfg = Run(run).model_cfg
+        inputs = {"data": manifest["config_digest"], "snrs": snrs, "seed": seed + spec.seed, "prompts": prompts,
+                  "centers": spec.centers, "timing_repeats": timing_repeats}
+        cached = cached_evaluation(run, inputs)
+        if cached is None:
+            cfg = Run(run).model_cfg
+            cached = {
+                "evaluation": offline.evaluate_offline(data, run, snrs, centers=list(spec.centers),
+                                                       seed=seed + spec.seed, prompts=prompts,
+                                                       lossless_link=base_name(spec) == "llm-disac", records=True),
+                "cost": cost.communication_cost(manifest, cfg.L_se, cfg.d_se, snrs, multi_device=spec.multi_device),
+                "execution_time": cost.execution_time(data, run, snrs, repeats=timing_repeats),
+            }
+            save_evaluation(run, inputs, cached)
         entry = {
             "spec": asdict(spec), "run": str(run),
             "equivalent_commands": equivalent_commands(spec, data, run, preset, seed, snrs),
             "train_seconds": record.train_seconds, "trained_now": record.steps_done,
-            "estimated_seconds": estimate["runs"][spec.name], "evaluation": evaluation,
+            "estimated_seconds": estimate["runs"][spec.name], **cached,
             "training": kept_metrics(run),
-            "cost": cost.communication_cost(manifest, cfg.L_se, cfg.d_se, snrs, multi_device=spec.multi_device),
-            "execution_time": cost.execution_time(data, run, snrs, repeats=timing_repeats),
         }
         record.eval_seconds = time.monotonic() - t0
         entry["eval_seconds"] = record.eval_seconds
@@ -385,6 +392,41 @@ PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "llm-disac
          ("llm-disac (no prompt)", "llm-disac"),
          ("llm-disac (wrong prompt)", "llm-disac"), ("llm-disac-gpt2", "llm-disac"), ("llm-disac-lstm", "llm-disac"),
          ("llm-disac-gru", "llm-disac"), ("mm-sd-gated", "mm-sd")]
+
+
+def _evaluation_key(run: Path, inputs: dict) -> str:
+    """What a run's evaluation depends on: its model files (path, size, mtime) and the evaluation's inputs."""
+    import hashlib
+    import json
+
+    files = sorted((str(p.relative_to(run)), p.stat().st_size, p.stat().st_mtime_ns) for p in run.rglob("*.safetensors")
+                   if not {"eval", "export"} & set(p.relative_to(run).parts))
+    return hashlib.sha256(json.dumps([files, inputs], sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def cached_evaluation(run: Path, inputs: dict) -> dict | None:
+    """The benchmark's evaluation of ``run`` saved by :func:`save_evaluation` if nothing it depends on changed.
+
+    A resumed benchmark then does not evaluate every finished run again (the multi-device ones take minutes).
+    """
+    import json
+
+    path = run / "eval" / "benchmark.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    if saved.get("key") != _evaluation_key(run, inputs):
+        return None
+    log.info("%s: evaluation unchanged since %s (re-used)", run.name, saved["saved_utc"])
+    return saved["result"]
+
+
+def save_evaluation(run: Path, inputs: dict, result: dict) -> None:
+    from disac_ros.files import write_json_atomic
+
+    write_json_atomic(run / "eval" / "benchmark.json", {"key": _evaluation_key(run, inputs), "result": result,
+                                                        "saved_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                   time.gmtime())})
 
 
 def base_name(spec: RunSpec) -> str:

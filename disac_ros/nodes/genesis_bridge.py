@@ -10,7 +10,9 @@ the relative names of :mod:`disac_ros.topics` (``/device_1/camera/image_raw`` in
 * ``ground_truth/targets`` (disac_ros/TargetStateArray): Eqs. (55)-(58) relative to the aggregation center
   (the first device), SI units;
 * ``scene/markers`` (visualization_msgs/MarkerArray, frame ``world``, :func:`disac_ros.ros.markers.scene_markers`):
-  devices (pose and viewing direction), obstacles and targets.
+  devices (pose and viewing direction), obstacles and targets;
+* once, latched: ``/tf_static`` (tf2_msgs/TFMessage): each device's frame and its radar's and camera's
+  (:mod:`disac_ros.ros.frames`), the frames the images, echoes and estimates are stamped in.
 
 Targets follow the dataset's motion model: live sequence i is
 :func:`disac_ros.sim.motion.sequence_trajectories` ``(cfg, seed, LIVE_SEED_OFFSET + i)`` (speeds, drone altitudes
@@ -34,6 +36,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import CameraInfo, Image
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from disac_ros.live.drops import DropLog
@@ -44,9 +47,10 @@ from disac_ros.nodes.loading import load_scene_config
 from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import camera_info, echo_to_msg, image_to_msg, states_to_msg, to_time
+from disac_ros.ros.frames import camera_frame, radar_frame, tf_static
 from disac_ros.ros.markers import scene_markers
-from disac_ros.ros.qos import CLOCK_QOS, RELIABLE_QOS, SENSOR_QOS
-from disac_ros.topics import CAMERA_INFO, CLOCK, ECHO, GROUND_TRUTH, IMAGE, SCENE_MARKERS, device_topic
+from disac_ros.ros.qos import CLOCK_QOS, RELIABLE_QOS, SENSOR_QOS, TF_STATIC_QOS
+from disac_ros.topics import CAMERA_INFO, CLOCK, ECHO, GROUND_TRUTH, IMAGE, SCENE_MARKERS, TF_STATIC, device_topic
 
 PARAMETERS = (
     scene_config("the scene `disac generate` reads"),
@@ -102,6 +106,8 @@ class GenesisBridge(Node):
         if not self.context.ok():  # SIGINT/SIGTERM while the scene was being built
             raise KeyboardInterrupt
         self.intrinsics = {d: self.scene.intrinsics(d) for d in ids}
+        self.tf_pub = self.create_publisher(TFMessage, TF_STATIC, TF_STATIC_QOS)
+        self.tf_pub.publish(tf_static(cfg, {d: self.scene.extrinsics(d) for d in ids}, to_time(0.0)))
         self.get_logger().info(f"scene built in {time.monotonic() - t0:.1f} s; publishing at {self.rate_hz:g} Hz "
                                f"(sim {self.fps:g} frames/s)")
         self._times: list[float] = []
@@ -162,12 +168,12 @@ class GenesisBridge(Node):
             view = views[dev.id]
             rgb = apply_condition(view.rgb, condition, cfg.conditions, camera_noise, depth=view.depth,
                                   intrinsics=self.intrinsics[dev.id])
-            self.image_pubs[dev.id].publish(image_to_msg(rgb, stamp, f"{dev.id}_camera"))
+            self.image_pubs[dev.id].publish(image_to_msg(rgb, stamp, camera_frame(dev.id)))
             self.info_pubs[dev.id].publish(camera_info(self.intrinsics[dev.id], rgb.shape[1], rgb.shape[0], stamp,
-                                                       f"{dev.id}_camera"))
+                                                       camera_frame(dev.id)))
             for n in range(len(cfg.targets)):
                 self.echo_pubs[dev.id].publish(echo_to_msg(echoes[k, n], cfg.radar, dev.id, n, stamp,
-                                                           f"{dev.id}_radar"))
+                                                           radar_frame(dev.id)))
         truth = []
         for n, tgt in enumerate(cfg.targets):
             cls = CLASSES.index(tgt.type)

@@ -16,6 +16,7 @@ from builtin_interfaces.msg import Time
 from sensor_msgs.msg import CameraInfo, Image
 
 from disac_ros.msg import EncoderTiming, LinkStats, RadarEcho, SemanticCode, TargetState, TargetStateArray
+from disac_ros.ros.frames import device_frame
 from disac_ros.stamps import NS
 
 IMAGE_ENCODINGS = ("rgb8", "bgr8")
@@ -150,7 +151,7 @@ def msg_to_code(msg: SemanticCode, shape: tuple[int, int] | None = None) -> np.n
 def states_to_msg(states, stamp: Time, reference_device_id: str) -> TargetStateArray:
     """A TargetStateArray from objects with the fields of :class:`disac_ros.inference.TargetEstimate`."""
     msg = TargetStateArray(reference_device_id=reference_device_id)
-    msg.header.stamp, msg.header.frame_id = stamp, reference_device_id
+    msg.header.stamp, msg.header.frame_id = stamp, device_frame(reference_device_id)
     for s in states:
         t = TargetState(target_id=int(s.target_id), class_id=int(s.class_id), label=s.label,
                         class_probabilities=[float(p) for p in s.class_probabilities], distance=float(s.distance),

@@ -7,9 +7,9 @@ import numpy as np
 from geometry_msgs.msg import Point
 from visualization_msgs.msg import Marker, MarkerArray
 
+from disac_ros.ros.frames import WORLD_FRAME
 from disac_ros.sim.labels import state_to_world
 
-WORLD_FRAME = "world"
 #: Marker colours (RGB 0..1) per class.
 CLASS_RGB = {"car": (0.85, 0.15, 0.1), "dog": (0.95, 0.65, 0.1), "drone": (0.2, 0.3, 0.9)}
 _UNKNOWN_RGB = (0.6, 0.6, 0.6)

@@ -4,6 +4,7 @@ The graph (documented in the README):
 
 * sensors (``camera/image_raw``, ``camera/camera_info``, ``radar/echo``): ``qos_profile_sensor_data`` (best effort,
   keep last 5; subscribers of echoes keep ``5 * N``, since one frame carries N echoes, :func:`sensor_qos`);
+* ``/tf_static``: reliable, transient local, keep last 1 (tf2_ros' static broadcaster);
 * ``/clock``: best effort, keep last 1, as ``rclcpp::ClockQoS`` publishes it and as rclpy's TimeSource
   subscribes to it;
 * everything else (``ground_truth/targets``, ``semantic/tx|rx``, ``link/stats``, ``semantic/timing``,
@@ -21,6 +22,9 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 SENSOR_QOS = qos_profile_sensor_data
 CLOCK_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT, history=HistoryPolicy.KEEP_LAST)
 RELIABLE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+#: ``/tf_static``: reliable, transient local, keep last 1, as tf2_ros' StaticTransformBroadcaster offers it.
+TF_STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST,
+                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
 #: Depth of the recorder's subscriptions, so that bursts are not dropped.
 SUBSCRIPTION_DEPTH = 100
 

@@ -85,3 +85,27 @@ def test_estimate_matches_a_hand_computation_from_the_throughput_file():
                                                                           sequential)
     expected = t["calibration"] * (2 * (840 / train + 300 / ev) + startup + 300 / ev)
     assert suite.estimate_seconds([single], MANIFEST, "default")["total_s"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_resumed_benchmark_reuses_an_evaluation_only_while_its_inputs_are_unchanged(tmp_path):
+    import math
+    import os
+
+    from disac_ros.evaluation.suite import cached_evaluation, save_evaluation
+
+    run = tmp_path / "run"
+    model = run / "stage2" / "model.safetensors"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"weights")
+    inputs = {"data": "abc", "snrs": [0.0, 20.0], "seed": 1, "prompts": ("true",), "centers": ("device_0",),
+              "timing_repeats": 3}
+    assert cached_evaluation(run, inputs) is None
+    save_evaluation(run, inputs, {"evaluation": {"accuracy": 0.5, "nmse": math.nan}})
+    again = cached_evaluation(run, inputs)
+    assert again["evaluation"]["accuracy"] == 0.5 and math.isnan(again["evaluation"]["nmse"])
+    assert cached_evaluation(run, {**inputs, "seed": 2}) is None          # other inputs
+    (run / "export").mkdir()
+    (run / "export" / "artifact.safetensors").write_bytes(b"x")           # an export is not the model
+    assert cached_evaluation(run, inputs) is not None
+    os.utime(model, ns=(1, 1))                                            # a retrained model
+    assert cached_evaluation(run, inputs) is None

@@ -4,31 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from nodetools import _assert_declared_as_table, _topics
-
-
-class FakeScene:
-    """What the bridge uses of a GenesisScene, without Genesis: it records the placements."""
-
-    def __init__(self, cfg, backend):
-        self.cfg = cfg
-        self.placed = []
-
-    def intrinsics(self, device_id):
-        return np.eye(3)
-
-    def set_targets(self, positions, yaws, variants=None):
-        self.placed.append((np.array(positions), np.array(yaws), None if variants is None else np.array(variants)))
-
-    def render(self, depth=False):
-        from types import SimpleNamespace
-
-        cam = self.cfg.camera
-        return {d.id: SimpleNamespace(rgb=np.zeros((cam.height, cam.width, 3), np.uint8), depth=None)
-                for d in self.cfg.devices}
-
-    def close(self):
-        pass
+from nodetools import FakeScene, _assert_declared_as_table, _topics
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from disac_ros.topics import (
     SCENE_MARKERS,
     TARGET_MARKERS,
     TARGETS,
+    TF_STATIC,
     TX,
     absolute,
     device_topic,
@@ -56,6 +57,8 @@ class Graph:
     clock: list = field(default_factory=list)       # sim seconds
     markers: dict = field(default_factory=dict)     # topic -> last MarkerArray
     diagnostics: dict = field(default_factory=dict)  # node name -> last DiagnosticStatus
+    tf_static: list = field(default_factory=list)   # TFMessage on /tf_static
+    frames: dict = field(default_factory=dict)      # topic -> header.frame_id of an image / echo / estimate
     pubs: dict = field(default_factory=dict)
     started: float = 0.0
     first_targets_s: float | None = None
@@ -114,6 +117,15 @@ def graph(smoke_run, rclpy_context):
                              lambda m: g.diagnostics.update({st.name: st for st in m.status}), 50)
     node.create_subscription(Clock, CLOCK, lambda m: g.clock.append(m.clock.sec + m.clock.nanosec * 1e-9),
                              QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+    from tf2_msgs.msg import TFMessage
+
+    from disac_ros.ros.qos import TF_STATIC_QOS
+
+    node.create_subscription(TFMessage, TF_STATIC, g.tf_static.append, TF_STATIC_QOS)
+    for msgtype, topic in ((Image, absolute(device_topic("device_0", IMAGE))),
+                           (RadarEcho, absolute(device_topic("device_0", ECHO)))):
+        node.create_subscription(msgtype, topic, lambda m, topic=topic: g.frames.__setitem__(topic, m.header.frame_id),
+                                 qos_profile_sensor_data)
     g.pubs = {"image": node.create_publisher(Image, _device_1(IMAGE), qos_profile_sensor_data),
               "echo": node.create_publisher(RadarEcho, _device_1(ECHO), qos_profile_sensor_data),
               "rx": node.create_publisher(SemanticCode, _device_1(RX), 10)}
@@ -174,6 +186,57 @@ def test_every_node_reports_on_diagnostics(graph):
     values = {kv.key: kv.value for kv in graph.diagnostics["/aggregator"].values}
     assert float(values["targets_published_per_s"]) > 0 and values["collaborators"] == "device_1,device_2"
     assert float({kv.key: kv.value for kv in graph.diagnostics["/channel"].values}["snr_db.device_1"]) > -50
+
+
+def test_tf_static_places_every_device_frame(graph):
+    """/tf_static (latched) holds each device's frame and its camera's and radar's, the frames the sensors are
+    stamped in; the camera's optical axis and the radar's boresight point at the device's ``lookat``."""
+    from scipy.spatial.transform import Rotation
+
+    graph.spin_until(lambda: graph.tf_static and len(graph.frames) == 2, 30, "/tf_static and device_0's sensors")
+    tf = {t.child_frame_id: t for t in graph.tf_static[-1].transforms}
+    assert set(tf) == {f"{d}{suffix}" for d in DEVICES for suffix in ("", "_camera", "_radar")}
+    assert set(graph.frames.values()) == {"device_0_camera", "device_0_radar"}
+    assert graph.targets[-1][1].header.frame_id == "device_0" and tf["device_0"].header.frame_id == "world"
+    scene = load_scene(preset="smoke")
+    for dev in scene.devices[:3]:
+        def pose(child):
+            t = tf[child].transform
+            return (np.array([t.translation.x, t.translation.y, t.translation.z]),
+                    Rotation.from_quat([t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w]).as_matrix())
+        origin, _ = pose(dev.id)
+        assert np.allclose(origin, dev.position) and tf[f"{dev.id}_camera"].header.frame_id == dev.id
+        to_lookat = np.asarray(dev.lookat) - np.asarray(dev.position)
+        for child, axis in ((f"{dev.id}_camera", 2), (f"{dev.id}_radar", 0)):  # optical z, array x
+            offset, rotation = pose(child)
+            local = rotation.T @ (to_lookat - offset)
+            assert local[axis] > 0 and np.allclose(np.delete(local, axis), 0, atol=1e-3 * np.linalg.norm(local)), \
+                (child, local)
+
+
+def test_rviz_config_matches_the_graph(graph):
+    """Every display of the RViz config for the graph's devices finds its topic, message type and a QoS it can
+    receive; the fixed frame is the markers' frame. The shipped config/disac.rviz is the same for four devices."""
+    from rclpy.qos import DurabilityPolicy, ReliabilityPolicy
+
+    from disac_ros.ros import rviz
+
+    config = rviz.rviz_config(DEVICES)
+    shown = rviz.displays(config)
+    assert {d.topic for d in shown if d.cls.endswith("/Image")} == {absolute(device_topic(d, IMAGE)) for d in DEVICES}
+    for display in shown:
+        graph.spin_until(lambda topic=display.topic: graph.node.get_publishers_info_by_topic(topic), 30,
+                         f"a publisher of {display.topic} ({display.name})")
+        for info in graph.node.get_publishers_info_by_topic(display.topic):
+            assert info.topic_type == display.msgtype, (display, info.topic_type)
+            qos = info.qos_profile
+            if display.reliable:
+                assert qos.reliability == ReliabilityPolicy.RELIABLE, (display.name, qos)
+            if display.transient_local:
+                assert qos.durability == DurabilityPolicy.TRANSIENT_LOCAL, (display.name, qos)
+    graph.spin_until(lambda: len(graph.markers) == 2, 30, "/scene/markers and /targets/markers")
+    frames = {m.header.frame_id for array in graph.markers.values() for m in array.markers}
+    assert frames == {rviz.fixed_frame(config)}
 
 
 def test_malformed_inputs_are_logged_and_dropped(graph):

@@ -4,22 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
-from nodetools import _tables
-
-
-class _Scene:
-    """What the bridge's constructor uses of a GenesisScene."""
-
-    def __init__(self, cfg, backend):
-        pass
-
-    def intrinsics(self, device_id):
-        return np.eye(3)
-
-    def close(self):
-        pass
+from nodetools import FakeScene, _tables
 
 
 def _wrong_type(p):
@@ -50,7 +36,7 @@ def make_node(rclpy_context, fake_run, monkeypatch):
     import disac_ros.sim.scene
     from disac_ros.nodes import aggregator, channel, device_encoder, genesis_bridge
 
-    monkeypatch.setattr(disac_ros.sim.scene, "GenesisScene", _Scene)
+    monkeypatch.setattr(disac_ros.sim.scene, "GenesisScene", FakeScene)
     classes = {"genesis_bridge": genesis_bridge.GenesisBridge, "device_encoder": device_encoder.DeviceEncoder,
                "channel": channel.Channel, "aggregator": aggregator.Aggregator}
     nodes = []
