@@ -76,6 +76,8 @@ class _Side:
         self.target_classes = [t["class_id"] for t in self.manifest["targets"]]
         self.image_shape, self.echo_shape = store.input_shapes(self.manifest)
         self.code_shape = (self.model_cfg.L_se, self.model_cfg.d_se)
+        self.scene = store.scene_config(self.manifest)
+        self.frame_period_s = 1.0 / self.scene.dataset.fps   # sim seconds between two frames
         self._detectors: dict[str, DeviceDetector] = {}
 
     def check_scene(self, scene, num_devices: int | None = None) -> None:
@@ -126,7 +128,6 @@ class AggregationCenter(_Side):
 
         super().__init__(artifact, device)
         self.collaborators = list(self.meta["collaborators"])
-        self.scene = store.scene_config(self.manifest)
         self.offset, self.scale = store.normalization_arrays(self.manifest)
         own = build_device_model(self.model_cfg, self.manifest, link=False)
         self.features_model: DeviceModel = load_trainable(own, artifact.part("own."), artifact.path) \

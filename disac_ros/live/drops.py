@@ -15,9 +15,12 @@ from collections.abc import Callable
 #: Reasons an input is dropped; each is counted and logged (throttled) by the nodes. ``nonfinite_output``: what a
 #: node computed from a valid input is not all finite (an estimate, a code after the channel, a link budget), so
 #: it is not published. ``unexpected``: a callback raised an exception no check anticipated (a missing check:
-#: the fuzz tests require none).
+#: the fuzz tests require none). Under overload a node serves the newest frame: ``superseded`` counts the frames
+#: (complete or partly received) a newer one overtook before the node got to them, ``skipped`` those of which
+#: nothing arrived (its keep-last queues replaced them while the node was busy).
 DROP_REASONS = ("encoding", "size", "nan", "unknown_device", "unknown_target", "stale", "future", "out_of_order",
-                "duplicate", "overflow", "late", "invalid", "nonfinite_output", "unexpected")
+                "duplicate", "overflow", "late", "invalid", "nonfinite_output", "superseded", "skipped",
+                "unexpected")
 
 
 class Dropped(ValueError):
@@ -51,18 +54,18 @@ class DropLog:
         self.counts: dict[str, int] = defaultdict(int)
         self._last: dict[str, float] = {}
 
-    def drop(self, reason: str) -> bool:
-        """Count one drop; True when it should be logged now."""
-        self.counts[reason] += 1
+    def drop(self, reason: str, n: int = 1) -> bool:
+        """Count ``n`` drops; True when it should be logged now."""
+        self.counts[reason] += n
         now = self.clock()
         if reason not in self._last or now - self._last[reason] >= self.period_s:
             self._last[reason] = now
             return True
         return False
 
-    def warn(self, reason: str, text: str) -> None:
-        """Count a dropped input and log ``text`` as a warning when :meth:`drop` says so."""
-        if self.drop(reason) and self.logger is not None:
+    def warn(self, reason: str, text: str, n: int = 1) -> None:
+        """Count ``n`` dropped inputs and log ``text`` as a warning when :meth:`drop` says so."""
+        if self.drop(reason, n) and self.logger is not None:
             self.logger.warning(f"dropped ({reason}): {text} [{self.counts[reason]} so far]")
 
     def summary(self) -> str:

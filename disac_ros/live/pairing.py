@@ -44,15 +44,21 @@ class FrameAssembler:
     * ``unknown_target``: a target id outside ``0..num_targets-1``.
 
     At most ``max_pending`` incomplete stamps are kept; the oldest is discarded (and counted in
-    ``discarded``) when a new stamp would exceed it, or when a newer frame completes first.
+    ``discarded``) when a new stamp would exceed it, or when a newer frame completes first: a node consumes its
+    sensors newest first. With ``frame_period_s`` (the scene's 1 / fps; 0: unknown) the frames between two emitted
+    ones that never arrived at all (a keep-last queue replaced them while the node was busy) are counted in
+    ``skipped``.
     """
 
-    def __init__(self, num_targets: int, stale_after_s: float = 2.0, max_pending: int = 8):
-        if num_targets < 1 or max_pending < 1 or not stale_after_s > 0:
-            raise ValueError("FrameAssembler needs num_targets >= 1, max_pending >= 1 and stale_after_s > 0")
+    def __init__(self, num_targets: int, stale_after_s: float = 2.0, max_pending: int = 8,
+                 frame_period_s: float = 0.0):
+        if num_targets < 1 or max_pending < 1 or not stale_after_s > 0 or not frame_period_s >= 0:
+            raise ValueError("FrameAssembler needs num_targets >= 1, max_pending >= 1, stale_after_s > 0 and "
+                             "frame_period_s >= 0")
         self.num_targets = num_targets
         self.stale_after_ns = int(stale_after_s * NS)
         self.max_pending = max_pending
+        self.frame_period_ns = round(frame_period_s * NS)
         self.reset()
 
     def reset(self) -> None:
@@ -61,6 +67,7 @@ class FrameAssembler:
         self.last_emitted: int | None = None
         self.newest_seen: int | None = None
         self.discarded = 0
+        self.skipped = 0
 
     def _admit(self, stamp: int, now_ns: int) -> _Partial:
         if now_ns > 0 and stamp - now_ns > self.stale_after_ns:
@@ -97,10 +104,13 @@ class FrameAssembler:
         part = self._pending[stamp]
         if part.image is None or len(part.echoes) < self.num_targets:
             return None
-        for older in [s for s in self._pending if s <= stamp]:  # older incomplete frames can no longer be emitted
-            del self._pending[older]
-            if older != stamp:
-                self.discarded += 1
+        older = [s for s in self._pending if s < stamp]  # older incomplete frames can no longer be emitted
+        for s in [*older, stamp]:
+            del self._pending[s]
+        self.discarded += len(older)
+        if self.frame_period_ns and self.last_emitted is not None:
+            between = round((stamp - self.last_emitted) / self.frame_period_ns) - 1
+            self.skipped += max(0, between - sum(s > self.last_emitted for s in older))
         self.last_emitted = stamp
         return Frame(stamp, part.image, np.stack([part.echoes[n] for n in range(self.num_targets)]))
 

@@ -43,7 +43,7 @@ from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import msg_to_code, ns_to_time, states_to_msg
 from disac_ros.ros.markers import estimate_markers
-from disac_ros.ros.qos import RELIABLE_QOS
+from disac_ros.ros.qos import RELIABLE_QOS, newest_first
 from disac_ros.stamps import NS
 from disac_ros.topics import GROUND_TRUTH, LINK_STATS, RX, TARGET_MARKERS, TARGETS, TIMING, device_topic
 
@@ -107,6 +107,7 @@ class Aggregator(Node):
         self.num_targets = len(self.system.target_classes)
         self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
                                          values["stale_after_s"], values["max_pending"])
+        self._window_discarded = 0
         self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
@@ -116,10 +117,11 @@ class Aggregator(Node):
         self.markers_pub = self.create_publisher(MarkerArray, TARGET_MARKERS, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.center, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
-                                     self._frame, namespace=self.center, label="center ", on_reset=self._reset)
-        for k in self.devices:
+                                     self._frame, namespace=self.center, label="center ", on_reset=self._reset,
+                                     frame_period_s=self.system.frame_period_s)
+        for k in self.devices:  # one frame's codes per collaborator: a busy center finds the newest
             self.create_subscription(SemanticCode, device_topic(k, RX), lambda m, k=k: self.on_code(k, m),
-                                     RELIABLE_QOS)
+                                     newest_first(self.num_targets, reliable=True))
             self.create_subscription(EncoderTiming, device_topic(k, TIMING), lambda m, k=k: self.on_timing(k, m),
                                      RELIABLE_QOS)
             self.create_subscription(LinkStats, device_topic(k, LINK_STATS),
@@ -142,6 +144,7 @@ class Aggregator(Node):
     def _reset(self) -> None:
         """After a jump of sim time: forget every stamp-keyed state (held frames and codes, timings, truth)."""
         self.window.reset()
+        self._window_discarded = 0
         self._timing.clear()
         self._t_com.clear()
         self._truth.clear()
@@ -208,7 +211,15 @@ class Aggregator(Node):
 
     # -- aggregation ------------------------------------------------------------------------------------------
     def _aggregate(self, ready) -> None:
-        for r in ready:
+        """Aggregate the newest released frame; older ones released with it are superseded (counted, not queued)."""
+        if len(ready) > 1:
+            self.drops.warn("superseded", f"{len(ready) - 1} released frame(s) before {ready[-1].frame.stamp / NS:.3f}"
+                                          " s: the center serves the newest", len(ready) - 1)
+        if self.window.discarded > self._window_discarded:
+            self.drops.warn("superseded", "frames overtaken while waiting for collaborators",
+                            self.window.discarded - self._window_discarded)
+        self._window_discarded = self.window.discarded
+        for r in ready[-1:]:
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
                 states = self.system.aggregate(r.frame.image, r.frame.echoes, received)

@@ -69,7 +69,7 @@ class DeviceEncoder(Node):
         self.timing_pub = self.create_publisher(EncoderTiming, TIMING, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
-                                     self.encode)
+                                     self.encode, frame_period_s=self.system.frame_period_s)
         self.encoded, self._encoded_at_summary = 0, 0
         self._last_summary = time.monotonic()
         self.create_timer(10.0, self.summary, clock=Clock(clock_type=ClockType.STEADY_TIME))

@@ -11,7 +11,7 @@ from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.pairing import FrameAssembler
 from disac_ros.msg import RadarEcho
 from disac_ros.ros.convert import msg_to_echo, msg_to_image
-from disac_ros.ros.qos import SENSOR_QOS, sensor_qos
+from disac_ros.ros.qos import newest_first
 from disac_ros.topics import ECHO, IMAGE, device_topic
 
 
@@ -40,20 +40,20 @@ class DeviceSensors:
 
     def __init__(self, node, device_id: str, image_shape, echo_shape, num_targets: int, stale_after_s: float,
                  max_pending: int, drops: DropLog, on_frame: Callable, namespace: str = "", label: str = "",
-                 on_reset: Callable[[], None] | None = None):
+                 on_reset: Callable[[], None] | None = None, frame_period_s: float = 0.0):
         from rclpy.clock import JumpThreshold
         from rclpy.duration import Duration
 
         self.node, self.device_id, self.drops, self.on_frame = node, device_id, drops, on_frame
         self.image_shape, self.echo_shape, self.label = image_shape, echo_shape, label
         self.on_reset = on_reset
-        self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending)
+        self.assembler = FrameAssembler(num_targets, stale_after_s, max_pending, frame_period_s)
         self.resets = 0
         threshold = JumpThreshold(min_forward=Duration(nanoseconds=int(stale_after_s * 1e9)),
                                   min_backward=Duration(nanoseconds=-1), on_clock_change=False)
         self._jump_handle = node.get_clock().create_jump_callback(threshold, post_callback=self.on_time_jump)
-        node.create_subscription(Image, device_topic(namespace, IMAGE), self.on_image, SENSOR_QOS)
-        node.create_subscription(RadarEcho, device_topic(namespace, ECHO), self.on_echo, sensor_qos(5 * num_targets))
+        node.create_subscription(Image, device_topic(namespace, IMAGE), self.on_image, newest_first(1))
+        node.create_subscription(RadarEcho, device_topic(namespace, ECHO), self.on_echo, newest_first(num_targets))
 
     @guarded
     def on_time_jump(self, jump) -> None:
@@ -83,11 +83,20 @@ class DeviceSensors:
             header_stamp(msg), msg.target_id, msg_to_echo(msg, self.echo_shape), now_ns(self.node)))
 
     def _add(self, what: str, add: Callable) -> None:
+        before = self.assembler.discarded, self.assembler.skipped
         try:
             frame = add()
         except Dropped as exc:
             return self.drops.warn(exc.reason, f"{self.label}{what}: {exc}")
         except ValueError as exc:
             return self.drops.warn(classify_error(str(exc)), f"{self.label}{what}: {exc}")
+        finally:  # frames a newer one overtook: counted, never queued
+            superseded, skipped = self.assembler.discarded - before[0], self.assembler.skipped - before[1]
+            if superseded:
+                self.drops.warn("superseded", f"{self.label}{superseded} partly received frame(s) overtaken by a "
+                                              "newer one (the node is busy: newest first)", superseded)
+            if skipped:
+                self.drops.warn("skipped", f"{self.label}{skipped} frame(s) never arrived (the keep-last queue "
+                                           "replaced them while the node was busy)", skipped)
         if frame is not None:
             self.on_frame(frame)

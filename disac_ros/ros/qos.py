@@ -2,8 +2,10 @@
 
 The graph (documented in the README):
 
-* sensors (``camera/image_raw``, ``camera/camera_info``, ``radar/echo``): ``qos_profile_sensor_data`` (best effort,
-  keep last 5; subscribers of echoes keep ``5 * N``, since one frame carries N echoes, :func:`sensor_qos`);
+* sensors (``camera/image_raw``, ``camera/camera_info``, ``radar/echo``): offered as ``qos_profile_sensor_data``
+  (best effort, keep last 5); the encoders and the aggregator subscribe newest first (:func:`newest_first`): keep
+  last one frame (1 image, N echoes), and the aggregator keeps one frame's N codes per collaborator, so a busy
+  node serves the newest frame instead of working through a backlog;
 * ``/tf_static``: reliable, transient local, keep last 1 (tf2_ros' static broadcaster);
 * ``/clock``: best effort, keep last 1, as ``rclcpp::ClockQoS`` publishes it and as rclpy's TimeSource
   subscribes to it;
@@ -29,10 +31,13 @@ TF_STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, hist
 SUBSCRIPTION_DEPTH = 100
 
 
-def sensor_qos(depth: int) -> QoSProfile:
-    """Sensor-data QoS (best effort, volatile) keeping ``depth`` samples."""
-    return QoSProfile(depth=max(depth, SENSOR_QOS.depth), reliability=SENSOR_QOS.reliability,
-                      durability=SENSOR_QOS.durability, history=HistoryPolicy.KEEP_LAST)
+def newest_first(depth: int, reliable: bool = False) -> QoSProfile:
+    """A consumer's QoS keeping only the last ``depth`` samples (one frame's messages), best effort unless ``reliable``.
+
+    Where a stale frame is useless: a busy node finds the newest frame waiting, not a backlog.
+    """
+    return QoSProfile(depth=max(1, depth), history=HistoryPolicy.KEEP_LAST,
+                      reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
 
 
 def subscription_qos(offered: list) -> QoSProfile:

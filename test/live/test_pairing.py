@@ -66,3 +66,19 @@ def test_buffer_is_bounded_and_a_completed_frame_discards_older_ones():
     assert frame.stamp == 3 * NS and fa.pending == 0 and fa.discarded == 2
     with pytest.raises(Dropped):
         fa.add_image(2 * NS, IMAGE)  # can never be emitted after 3
+
+
+def test_frames_that_never_arrived_are_counted_as_skipped_with_a_known_frame_period():
+    fa = FrameAssembler(N, frame_period_s=0.5)
+
+    def complete(stamp):
+        fa.add_image(stamp, IMAGE)
+        return [fa.add_echo(stamp, n, echo()) for n in range(N)][-1]
+
+    assert complete(1 * NS).stamp == NS
+    fa.add_echo(NS + NS // 2, 0, echo())          # 1.5 s: partly received, then overtaken
+    # 2.0 s and 2.5 s never arrive
+    assert complete(3 * NS).stamp == 3 * NS
+    assert fa.discarded == 1 and fa.skipped == 2
+    assert complete(3 * NS + NS // 2) is not None and fa.skipped == 2   # the next frame: nothing missing
+    assert FrameAssembler(N).skipped == 0                               # period unknown: not counted

@@ -14,6 +14,7 @@ class _FakeSide:
     collaborators = ["device_1", "device_2"]
     target_classes = [0, 1, 2]
     image_shape, echo_shape, code_shape = (4, 4, 3), (1, 2, 3), (4, 8)
+    frame_period_s = 0.0  # unknown: no skipped-frame count
     model_cfg = types.SimpleNamespace(scheme="llm_disac")
 
     def __init__(self, device_id: str | None = None):

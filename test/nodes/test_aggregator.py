@@ -216,3 +216,70 @@ def test_a_backwards_jump_of_sim_time_lets_estimates_resume(rclpy_context, fake_
         assert node._timing["device_1"].keys() == {5 * NS}     # the state of before the jump is gone
     finally:
         node.destroy_node()
+
+
+def test_a_burst_faster_than_the_center_leaves_no_backlog(rclpy_context, fake_run, published):
+    """Issue 15: 30 center frames at 100 Hz over DDS to a center that needs 50 ms per frame. It serves them newest
+    first: its output stamps increase, at most 2 estimates come after the burst (no queue worked through), the
+    newest frame is served, and every frame is published or counted as superseded or skipped."""
+    import threading
+    import time
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from sensor_msgs.msg import Image
+
+    from disac_ros.msg import RadarEcho
+    from disac_ros.ros.qos import SENSOR_QOS
+
+    period_ns, frames = 10_000_000, 30
+    node = _aggregator(window_s=0.0)
+    node.sensors.assembler.frame_period_ns = period_ns     # the fake run has no scene fps
+
+    def slow(image, echoes, received):
+        time.sleep(0.05)
+        return [_estimate(n) for n in range(3)]
+
+    node.system.aggregate = slow
+    node.sent = published(node.targets_pub)
+    source = rclpy.create_node("burst_source")
+    images = source.create_publisher(Image, "/device_0/camera/image_raw", SENSOR_QOS)
+    echoes = source.create_publisher(RadarEcho, "/device_0/radar/echo", SENSOR_QOS)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinning = threading.Thread(target=executor.spin, daemon=True)
+    spinning.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (images.get_subscription_count() and echoes.get_subscription_count()):
+            assert time.monotonic() < deadline, "the aggregator did not subscribe"
+            time.sleep(0.05)
+        for k in range(frames):
+            image = Image(height=4, width=4, encoding="rgb8", step=12, data=bytes(48))
+            image.header.stamp.sec, image.header.stamp.nanosec = 1, k * period_ns
+            images.publish(image)
+            for n in range(3):
+                echo = RadarEcho(device_id="device_0", target_id=n, num_chirps=1, num_antennas=2, num_samples=3,
+                                 real=[1.0] * 6, imag=[0.0] * 6)
+                echo.header.stamp = image.header.stamp
+                echoes.publish(echo)
+            time.sleep(period_ns / 1e9)
+        during = len(node.sent)
+        quiet_since, count = time.monotonic(), during
+        while time.monotonic() - quiet_since < 0.5:
+            time.sleep(0.05)
+            if len(node.sent) != count:
+                quiet_since, count = time.monotonic(), len(node.sent)
+    finally:
+        executor.shutdown(timeout_sec=2)
+        spinning.join(timeout=5)
+        source.destroy_node()
+        node.destroy_node()
+    stamps = [m.header.stamp.sec * NS + m.header.stamp.nanosec for m in node.sent]
+    assert stamps == sorted(set(stamps)) and len(stamps) < frames
+    assert len(node.sent) - during <= 2, f"{len(node.sent) - during} estimates after the burst: a backlog"
+    assert stamps[-1] == NS + (frames - 1) * period_ns, "the newest frame must be served"
+    counts = node.drops.counts
+    spanned = (stamps[-1] - stamps[0]) // period_ns + 1
+    assert len(stamps) + counts.get("superseded", 0) + counts.get("skipped", 0) == spanned, dict(counts)
+    assert set(counts) <= {"superseded", "skipped"}, dict(counts)
