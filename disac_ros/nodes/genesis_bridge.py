@@ -15,9 +15,12 @@ the relative names of :mod:`disac_ros.topics` (``/device_1/camera/image_raw`` in
   (:mod:`disac_ros.ros.frames`), the frames the images, echoes and estimates are stamped in.
 
 Targets follow the dataset's motion model: live sequence i is
-:func:`disac_ros.sim.motion.sequence_trajectories` ``(cfg, seed, LIVE_SEED_OFFSET + i)`` (speeds, drone altitudes
+:func:`disac_ros.sim.motion.sequence_trajectories` ``(cfg, seed, sequence_offset + i)`` (speeds, drone altitudes
 and size variants drawn per sequence, paths turning and steering clear of the obstacles, reflected at the region's
-edge), so the live sequences are never the dataset's (sequence i there is ``(cfg, seed, i)``). A new set is drawn
+edge), so with the default offset (:data:`LIVE_SEED_OFFSET`) the live sequences are never the dataset's (sequence
+i there is ``(cfg, seed, i)``); ``sequence_offset`` 0 replays the dataset's own sequences, frame for frame: the
+same trajectories, radar noise and camera noise, drawn from (seed, sequence, frame within the sequence) as the
+generator draws them. A new set is drawn
 every ``resample_every_s`` of sim time: by default (-1) every dataset sequence duration, so what the graph sees is
 what the model was trained on; 0: never (beyond the dataset duration the targets then go straight on, reflected
 at the region's edge but no longer steering around obstacles). Each frame's labels, echoes and path losses come
@@ -52,6 +55,9 @@ from disac_ros.ros.markers import scene_markers
 from disac_ros.ros.qos import CLOCK_QOS, RELIABLE_QOS, SENSOR_QOS, TF_STATIC_QOS
 from disac_ros.topics import CAMERA_INFO, CLOCK, ECHO, GROUND_TRUTH, IMAGE, SCENE_MARKERS, TF_STATIC, device_topic
 
+#: Seed index of live sequence 0 by default: far from every dataset sequence index.
+LIVE_SEED_OFFSET = 10**6
+
 PARAMETERS = (
     scene_config("the scene `disac generate` reads"),
     PRESET,
@@ -61,8 +67,9 @@ PARAMETERS = (
     Param("backend", "auto", "Genesis backend: auto, cpu or cuda", check=one_of(("auto", "cpu", "cuda"))),
     Param("resample_every_s", -1.0, "draw new target trajectories every this many sim seconds [s] (< 0: every "
           "dataset sequence duration, 0: never)", (-1.0, 1e6)),
+    Param("sequence_offset", LIVE_SEED_OFFSET, "seed index of live sequence 0 (default 10^6: never a dataset "
+          "sequence; 0: the dataset's sequences again, as the generator rendered them)", (0, 2**31 - 1)),
 )
-LIVE_SEED_OFFSET = 10**6
 
 
 class GenesisBridge(Node):
@@ -77,6 +84,7 @@ class GenesisBridge(Node):
             cfg = cfg.model_copy(update={"devices": list(cfg.devices[:num_devices])})
         self.cfg = cfg
         self.seed = cfg.seed if values["seed"] < 0 else values["seed"]
+        self.sequence_offset = values["sequence_offset"]
         period = values["resample_every_s"]
         #: Sim seconds per live sequence (0: one endless sequence).
         self.resample_every_s = cfg.dataset.duration if period < 0 else period
@@ -128,20 +136,22 @@ class GenesisBridge(Node):
             period = self.resample_every_s
             # Turns and obstacle checks cover the live sequence when it is longer than the dataset's.
             duration = period if period > self.cfg.dataset.duration else None
-            self._trajectories = sequence_trajectories(self.cfg, self.seed, LIVE_SEED_OFFSET + sequence, duration)
+            self._trajectories = sequence_trajectories(self.cfg, self.seed, self.sequence_offset + sequence,
+                                                       duration)
             self._sequence = sequence
         return self._trajectories
 
     def _targets_at(self, frame: int):
-        """Positions, velocities [N, 3], yaws [N], the trajectories and the live sequence index of ``frame``."""
+        """Positions, velocities [N, 3], yaws [N], the trajectories, the sequence of ``frame`` and its index there."""
         t = frame / self.fps
         period = self.resample_every_s
         # The frame's sequence and time within it; the epsilon keeps t = k * period in sequence k despite rounding.
         sequence = int(math.floor(t / period + 1e-9)) if period > 0 else 0
-        local = max(t - sequence * period, 0.0) if period > 0 else t
+        local_frame = frame - round(sequence * period * self.fps)
+        local = local_frame / self.fps
         trajs = self.trajectories(sequence)
         return (np.array([tr.position(local) for tr in trajs]), np.array([tr.velocity(local) for tr in trajs]),
-                np.array([tr.yaw(local) for tr in trajs]), trajs, sequence)
+                np.array([tr.yaw(local) for tr in trajs]), trajs, sequence, local_frame)
 
     def step(self) -> None:
         """Render and publish one frame."""
@@ -152,15 +162,16 @@ class GenesisBridge(Node):
         t0 = time.monotonic()
         cfg, frame = self.cfg, self.frame
         self.frame += 1
-        positions, velocities, yaws, trajs, sequence = self._targets_at(frame)
+        positions, velocities, yaws, trajs, sequence, local_frame = self._targets_at(frame)
         sizes = np.array([tr.size for tr in trajs])
-        live = LIVE_SEED_OFFSET + sequence
+        live = self.sequence_offset + sequence
         condition = sequence_condition(cfg, self.seed, live)  # the camera condition of the sequence, as generate
         self.scene.set_targets(positions, yaws, np.array([tr.variant for tr in trajs]))
         views = self.scene.render(depth=needs_depth(condition))
-        camera_noise = np.random.default_rng([self.seed, live, frame, 23])
+        # The noise of (seed, sequence, frame within it), as the generator draws it.
+        camera_noise = np.random.default_rng([self.seed, live, local_frame, 23])
         sensed = frame_sensing(cfg, positions, velocities, yaws, sizes,
-                               np.random.default_rng([self.seed, live, frame]))
+                               np.random.default_rng([self.seed, live, local_frame]))
         labels, echoes = sensed.labels, sensed.echoes
         stamp = to_time(frame / self.fps)
         self.clock_pub.publish(ClockMsg(clock=stamp))
