@@ -4,13 +4,16 @@ Generates (or re-uses) the default-preset dataset with Genesis and the radar mod
 re-uses) the two-stage LLM-DiSAC model on it, and evaluates it on the test split: estimated vs true target
 states, accuracy and NMSE with and without the collaborators. Then it runs the live ROS 2 graph (Genesis bridge,
 three device encoders, channel, aggregator: ``disac launch``) with 4 devices on new target trajectories while
-``disac record`` writes every topic to a rosbag2 bag, and evaluates the bag's /targets against its ground truth.
+``disac record`` writes every topic to a rosbag2 bag, and evaluates the bag's /targets against its ground truth:
+accuracy and SI RMSE with 95 % intervals bootstrapped over the live sequences, beside the offline test split's.
 """
 from __future__ import annotations
 
 import argparse
 import math
 from pathlib import Path
+
+import numpy as np
 
 from disac_ros.config import PRESETS
 
@@ -22,31 +25,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default=None, help="training run directory (default: runs/<preset>-<digest>)")
     parser.add_argument("--snr", type=float, default=20.0, help="link SNR [dB] for the evaluation and the live graph")
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation's channel noise")
-    parser.add_argument("--live-seconds", type=float, default=60.0,
-                        help="how long the live ROS 2 graph runs (wall seconds after start-up; 0: skip it)")
+    parser.add_argument("--live-sequences", type=int, default=60,
+                        help="live sequences (new trajectories, the dataset's sequence length) the live ROS 2 graph "
+                        "runs for, at the scene's frame rate (0: skip it); the default gives 300 frames on the "
+                        "default preset")
     parser.add_argument("--out", default="results/demo", help="where the live run's bag and plots go")
 
 
-def run_live(args: argparse.Namespace, run_dir: Path) -> None:
-    """Run the live graph with 4 devices for ``--live-seconds`` while recording every topic; evaluate the bag."""
+#: Wall seconds the live graph gets to start (the Genesis scene, the models) before its sequences are counted.
+START_ALLOWANCE_S = 60.0
+
+
+def run_live(args: argparse.Namespace, run_dir: Path, offline) -> None:
+    """Run the live graph with 4 devices for ``--live-sequences`` while recording every topic; score the bag.
+
+    ``offline``: the test split's per-sample outcomes (:class:`~disac_ros.evaluation.samples.Scored`) the live
+    metrics are set beside.
+    """
     import json
     import signal
     import subprocess
     import sys
     import time
 
-    from disac_ros.evaluation.estimates import evaluate_estimates
+    from disac_ros.evaluation.analysis import compare_to_reference
+    from disac_ros.evaluation.estimates import evaluate_estimates, scored_rows
     from disac_ros.evaluation.plots import plot_live
     from disac_ros.ros.bags import read_target_arrays
+    from disac_ros.runs import Run
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bag = out / f"live-{time.strftime('%Y%m%d-%H%M%S')}"
     disac = [sys.executable, "-m", "disac_ros.cli"]
+    sequence_s = Run(run_dir).scene.dataset.duration  # the bridge's default: a new sequence every duration
+    seconds = START_ALLOWANCE_S + args.live_sequences * sequence_s  # the bridge runs at the scene's frame rate
+    print(f"live graph for {seconds:.0f} s: {args.live_sequences} sequences of {sequence_s:g} s after "
+          f"{START_ALLOWANCE_S:g} s of start-up")
     recorder = subprocess.Popen([*disac, "record", "--all", "--out", str(bag)])
     try:
         graph = subprocess.run([*disac, "launch", "--preset", args.preset, "--num-devices", "4", "--run",
-                                str(run_dir), "--duration", str(args.live_seconds), "--set",
+                                str(run_dir), "--duration", str(seconds), "--set",
                                 f"channel.snr_db={float(args.snr)}"], check=False)
     finally:
         recorder.send_signal(signal.SIGINT)
@@ -67,21 +86,41 @@ def run_live(args: argparse.Namespace, run_dir: Path) -> None:
           f"{result['mean_contributing_devices']:.2f}\n  accuracy {100 * result['accuracy']:.1f} %, RMSE: distance "
           f"{result['rmse_distance']:.2f} m, azimuth {math.degrees(result['rmse_azimuth']):.2f} deg, pitch "
           f"{math.degrees(result['rmse_pitch']):.2f} deg, velocity {result['rmse_radial_velocity']:.2f} m/s (SI)")
+    live = scored_rows(result["rows"], sequence_s)
+    frames = len(np.unique(live.keys[:, [0, 2]], axis=0))
+    result["sequences"], result["frames"] = int(len(np.unique(live.sequence))), frames
+    result["versus_offline"] = compare_to_reference(live, offline, args.seed)
+    print(f"\nlive vs offline test split (95 % intervals over sequences; live {result['sequences']} sequences, "
+          f"{frames} frames, {len(live)} samples; offline {len(np.unique(offline.sequence))} sequences, "
+          f"{len(offline)} samples):")
+    for metric, row in result["versus_offline"].items():
+        scale = 100.0 if metric == "accuracy" else 1.0
+        v, r = row["value"], row["reference"]
+        verdict = "within" if row["within"] else f"outside by {scale * row['by']:.3g}"
+        print(f"  {metric:<22} live {scale * v['mean']:8.3f} [{scale * v['low']:.3f}, {scale * v['high']:.3f}]"
+              f"   offline {scale * r['mean']:8.3f} [{scale * r['low']:.3f}, {scale * r['high']:.3f}]   {verdict}")
+    if result["sequences"] < 30 or frames < 300:
+        print(f"warning: fewer than 30 sequences or 300 frames were estimated ({result['sequences']}, {frames}): "
+              "the graph could not keep up or started late (see its log)")
     (out / f"{bag.name}.json").write_text(json.dumps(result, indent=1, default=str))
     print(f"bag: {bag} (replay: disac play {bag}; metrics: disac evaluate --bag {bag})\n"
           f"live plot: {plot_live(result['rows'], out / f'{bag.name}.png')}")
 
 
-def evaluate_test_split(data: Path, run_dir: Path, snr: float, seed: int) -> dict:
+def evaluate_test_split(data: Path, run_dir: Path, snr: float, seed: int):
     """Evaluate the run on the test split at one link SNR, as ``disac evaluate`` does, and print the demo's table.
 
-    The table: example estimates, then the metrics with and without the collaborators.
+    The table: example estimates, then the metrics with and without the collaborators. Returns the per-sample
+    outcomes (:class:`~disac_ros.evaluation.samples.Scored`).
     """
-    from disac_ros.evaluation.offline import evaluate_offline
+    from disac_ros.evaluation.offline import evaluate_offline, records_path
+    from disac_ros.evaluation.samples import Scored
     from disac_ros.runs import Run
 
-    center = Run(run_dir).center
-    result = evaluate_offline(data, run_dir, [snr], centers=[center], split="test", seed=seed, examples=9)
+    run = Run(run_dir)
+    center = run.center
+    result = evaluate_offline(data, run_dir, [snr], centers=[center], split="test", seed=seed, examples=9,
+                              records=True)
     row = result["centers"][center]["by_snr"][f"{float(snr):g}"]
     print(f"{'seq/chunk/i/tgt':<17} {'class (true)':<16} {'distance m':>16} {'azimuth deg':>16} "
           f"{'pitch deg':>14} {'velocity m/s':>15}")
@@ -97,7 +136,7 @@ def evaluate_test_split(data: Path, run_dir: Path, snr: float, seed: int) -> dic
         print(f"  {label:<37} accuracy {100 * m['accuracy']:5.1f} %  NMSE dB: distance "
               f"{m['nmse_db_distance']:6.2f}, azimuth {m['nmse_db_azimuth']:6.2f}, pitch {m['nmse_db_pitch']:6.2f}, "
               f"velocity {m['nmse_db_radial_velocity']:6.2f}")
-    return result
+    return Scored.load(records_path(run, "test", center, "full", snr if run.model_cfg.multi_device else None))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,10 +154,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"\n== two-stage training -> {run_dir} ==")
     train.run(parse(train, ["--data", str(data), "--out", str(run_dir), "--preset", args.preset]))
     print(f"\n== evaluation on the test split, links at {args.snr:g} dB ==")
-    evaluate_test_split(data, run_dir, args.snr, args.seed)
+    offline = evaluate_test_split(data, run_dir, args.snr, args.seed)
     print(f"\ncontact sheet: {data / 'contact_sheet.png'}\ntraining curves: {plot_training(run_dir)}\n"
           f"metrics: {run_dir}/center/*/metrics.csv, {run_dir}/stage1/*/metrics.csv, {run_dir}/stage2/metrics.csv")
-    if args.live_seconds > 0:
-        print(f"\n== live ROS 2 graph: 4 devices for {args.live_seconds:g} s, recording every topic ==")
-        run_live(args, run_dir)
+    if args.live_sequences > 0:
+        print(f"\n== live ROS 2 graph: 4 devices, {args.live_sequences} new sequences, recording every topic ==")
+        run_live(args, run_dir, offline)
     return 0

@@ -248,3 +248,18 @@ def target_verdicts(summary: dict) -> list[dict]:
                         None if d is None else d["high"] >= 0,
                         _points(d), "interval reaches >= 0"))
     return out
+
+
+def compare_to_reference(scored: Scored, reference: Scored, seed: int = 0) -> dict[str, dict]:
+    """Each metric of ``scored`` (the live graph's, from a bag) beside ``reference`` (the offline test split).
+
+    Both with their intervals over their own sequences, and whether the first's value lies in the reference's
+    interval (``within``; ``by``: how far outside it, 0 inside).
+    """
+    ours, ref = metric_intervals([scored], "all", seed), metric_intervals([reference], "all", seed)
+    out = {}
+    for metric in METRICS:
+        value, low, high = ours[metric]["mean"], ref[metric]["low"], ref[metric]["high"]
+        out[metric] = {"value": ours[metric], "reference": ref[metric], "within": bool(low <= value <= high),
+                       "by": float(max(low - value, value - high, 0.0))}
+    return out

@@ -4,6 +4,9 @@
 ``.targets``, rclpy or rosbags alike), such as :func:`disac_ros.ros.bags.read_target_arrays` returns::
 
     result = evaluate_estimates(*read_target_arrays("bags/run1"))
+
+:func:`scored_rows` turns its matched rows into per-sample outcomes, grouped by the live sequence, for the intervals
+of :mod:`disac_ros.evaluation.analysis`.
 """
 from __future__ import annotations
 
@@ -67,7 +70,8 @@ def evaluate_estimates(ground_truth: Iterable, estimates: Iterable) -> dict:
     out["units"] = dict(PARAMETER_UNITS)
     out["per_target"] = _per_target(pairs)
     out["rows"] = [{"stamp_s": stamp_of(e) * 1e-9, "target_id": int(t.target_id), "pred_label": e.label,
-                    "true_label": t.label, "contributing_devices": list(e.contributing_devices),
+                    "true_label": t.label, "pred_class": int(e.class_id), "true_class": int(t.class_id),
+                    "contributing_devices": list(e.contributing_devices),
                     "pred": [float(getattr(e, n)) for n in metrics.PARAMETERS],
                     "true": [float(getattr(t, n)) for n in metrics.PARAMETERS]} for e, t in pairs]
     return out
@@ -87,3 +91,23 @@ def _per_target(pairs: list) -> dict[str, dict[str, float]]:
                                                [getattr(t, name) for _, t in group])
         out[str(tid)] = row
     return out
+
+
+def scored_rows(rows: list[dict], sequence_s: float):
+    """:func:`evaluate_estimates`'s rows as :class:`~disac_ros.evaluation.samples.Scored`, one per estimate.
+
+    The group of a row (what intervals resample) is its live sequence, ``floor(stamp / sequence_s)``: the bridge
+    draws new trajectories every ``sequence_s`` of sim time. Whether a line of sight was blocked is not in a bag:
+    every row counts as unblocked.
+    """
+    from disac_ros.evaluation.samples import Scored
+
+    if not rows:
+        raise ValueError("no matched estimates to score")
+    stamps = np.array([r["stamp_s"] for r in rows])
+    sequence = np.floor(stamps / sequence_s + 1e-9).astype(np.int64)
+    frame = np.rint((stamps - sequence * sequence_s) * 1e3).astype(np.int64)  # ms into the sequence: a frame key
+    keys = np.stack([sequence, np.zeros_like(sequence), frame, [r["target_id"] for r in rows]], axis=1)
+    return Scored(keys=keys, pred=np.array([r["pred"] for r in rows]), true=np.array([r["true"] for r in rows]),
+                  pred_class=np.array([r["pred_class"] for r in rows]),
+                  class_id=np.array([r["true_class"] for r in rows]), blocked=np.zeros(len(rows), bool))

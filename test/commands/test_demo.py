@@ -13,7 +13,7 @@ def test_demo_prints_the_numbers_disac_evaluate_writes(smoke_data, smoke_run, tm
     from disac_ros.cli import main
     from disac_ros.commands import demo
 
-    demo.evaluate_test_split(smoke_data, smoke_run, 10.0, seed=3)
+    scored = demo.evaluate_test_split(smoke_data, smoke_run, 10.0, seed=3)  # what the live metrics are set beside
     printed = capsys.readouterr().out
     out = tmp_path / "eval.json"
     assert main(["evaluate", "--run", str(smoke_run), "--data", str(smoke_data), "--snr", "10", "--seed", "3",
@@ -26,3 +26,4 @@ def test_demo_prints_the_numbers_disac_evaluate_writes(smoke_data, smoke_run, tm
         expected = [100 * m["accuracy"], m["nmse_db_distance"], m["nmse_db_azimuth"], m["nmse_db_pitch"],
                     m["nmse_db_radial_velocity"]]
         assert numbers == pytest.approx(expected, abs=0.051), (line, expected)
+    assert scored.correct().mean() == pytest.approx(row["metrics"]["normalised"]["accuracy"])

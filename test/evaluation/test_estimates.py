@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from bagtools import build_eval_bag, evaluate_bag
 
@@ -28,3 +29,23 @@ def test_evaluate_bag_matches_hand_computed_metrics(tmp_path):
     assert result["rmse_radial_velocity"] == pytest.approx(0.577350, abs=1e-5)
     assert result["per_target"]["1"]["count"] == 1 and result["per_target"]["0"]["rmse_distance"] == \
         pytest.approx(math.sqrt(1 / 2))
+
+
+def test_live_rows_are_grouped_by_sequence_and_set_beside_a_reference():
+    from disac_ros.evaluation.analysis import compare_to_reference
+    from disac_ros.evaluation.estimates import scored_rows
+
+    rng = np.random.default_rng(0)
+    rows = [{"stamp_s": 0.4 * f + 2.0 * s, "target_id": n, "pred_class": n, "true_class": n if f else (n + 1) % 3,
+             "pred": list(10 + rng.normal(size=4)), "true": [10.0, 0.0, 0.0, 0.0]}
+            for s in range(8) for f in range(5) for n in range(3)]
+    live = scored_rows(rows, 2.0)
+    assert len(live) == 120 and sorted(set(live.sequence)) == list(range(8))
+    assert len(np.unique(live.keys[:, [0, 2]], axis=0)) == 40          # 8 sequences x 5 frames
+    assert live.correct().mean() == 0.8                                 # the first frame of each is wrong
+    same = compare_to_reference(live, live)
+    assert all(row["within"] and row["by"] == 0 for row in same.values())
+    assert abs(same["accuracy"]["value"]["mean"] - 0.8) < 1e-12 and same["accuracy"]["value"]["groups"] == 8
+    worse = scored_rows([{**r, "pred": [p + 5 for p in r["pred"]]} for r in rows], 2.0)
+    far = compare_to_reference(worse, live)["rmse_distance"]
+    assert not far["within"] and far["by"] > 3 and far["value"]["mean"] > far["reference"]["high"]
