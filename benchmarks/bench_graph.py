@@ -1,53 +1,89 @@
 #!/usr/bin/env python3
-"""End-to-end latency and sustained rate of the live graph (issue #5), with the Eq. (14) breakdown.
+"""End-to-end latency, sustained rate and per-node CPU of the live graph (issue 15), with the Eq. (14) breakdown.
 
 Usage (after `source .venv/env.sh`, with a trained run, e.g. the one `make demo` trains):
     python benchmarks/bench_graph.py [--preset default] [--run RUN] [--num-devices 4] [--rate 2 4] [--seconds 60]
+    python benchmarks/bench_graph.py --bag results/demo/live-...   # the stack alone, fed from a recorded bag
+                                     [--json results/bench/graph.json]
 
-For each bridge rate (frames per wall second) it starts the graph with ``disac launch`` and listens to the
-center's camera (``/device_0/camera/image_raw``) and ``/targets``. Latency is the wall time from receiving the
-center's image of a stamp to receiving ``/targets`` of the same stamp (both in this process, so the clock is
-shared; it includes the other devices' encoding, the channel and the aggregation). The first 20 s after the
-first estimate are a warm-up and are not counted. The aggregator's last Eq. (14) summary line (feature
-extraction, encoding, modelled transmission, decoding, aggregation) is printed with it.
+Live (default): for each rate (frames per wall second) it starts the graph with ``disac launch``, the Genesis
+bridge rendering at that rate. ``--bag``: ``disac launch --no-bridge`` and ``disac play BAG --loop`` at the playback
+factor that gives that rate (the bag's frames are the scene's fps apart in sim time), its sensor topics, ground truth
+and /clock only: no rendering in the loop.
+It listens to the center's camera (``/device_0/camera/image_raw``), ``/targets`` and ``/diagnostics``. Latency is the
+wall time from receiving the center's image of a stamp to receiving ``/targets`` of the same stamp (both in this
+process, so the clock is shared; it includes the other devices' encoding, the channel and the aggregation). The
+first ``--warmup`` s after the first estimate are not counted. Per node: CPU ms per ``/targets`` message (user +
+system time of its process over the measured interval, psutil), what each device would need on its own hardware,
+and its drops by reason (its last ``/diagnostics`` status). The table is printed and, with ``--json``, saved.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
+import psutil
 
 
-def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float) -> dict:
+def _cpu_s(pid: int) -> float:
+    try:
+        t = psutil.Process(pid).cpu_times()
+        return t.user + t.system
+    except psutil.NoSuchProcess:
+        return float("nan")
+
+
+def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
+            bag: str | None = None, fps: float = 0.0) -> dict:
     import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    from disac_ros.topics import IMAGE, TARGETS, absolute, device_topic
+    from disac_ros.topics import (
+        CAMERA_INFO,
+        DIAGNOSTICS,
+        ECHO,
+        GROUND_TRUTH,
+        IMAGE,
+        TARGETS,
+        absolute,
+        device_topic,
+    )
 
-    cmd = [sys.executable, "-m", "disac_ros.cli", "launch", "--preset", preset, "--num-devices", str(num_devices),
-           "--set", f"genesis_bridge.rate_hz={float(rate)}", "--set", "aggregator.summary_period_s=5.0"]
+    disac = [sys.executable, "-m", "disac_ros.cli"]
+    cmd = [*disac, "launch", "--preset", preset, "--num-devices", str(num_devices),
+           "--set", "aggregator.summary_period_s=5.0"]
+    cmd += ["--no-bridge"] if bag else ["--set", f"genesis_bridge.rate_hz={float(rate)}"]
     if run:
         cmd += ["--run", run]
     graph = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    player = None
     summaries: list[str] = []
+    pids: dict[str, int] = {}
 
     def pump():
         for line in graph.stdout:
+            started = re.match(r"\[launch\] started (\S+) \(pid (\d+)\)", line)
+            if started:
+                pids[started.group(1)] = int(started.group(2))
             if "Eq. 14" in line:
                 summaries.append(line.strip())
 
     threading.Thread(target=pump, daemon=True).start()
     image_at: dict[tuple, float] = {}
     latencies, arrivals = [], []
+    diagnostics: dict[str, dict] = {}
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("bench_graph", context=context)
@@ -58,37 +94,63 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     def on_targets(msg):
         now = time.monotonic()
         arrivals.append(now)
-        seen = image_at.get((msg.header.stamp.sec, msg.header.stamp.nanosec))
+        seen = image_at.pop((msg.header.stamp.sec, msg.header.stamp.nanosec), None)
         if seen is not None:
             latencies.append((now, now - seen))
 
+    def on_diagnostics(msg):
+        for status in msg.status:
+            diagnostics[status.name.lstrip("/")] = {kv.key: kv.value for kv in status.values}
+
     node.create_subscription(Image, absolute(device_topic("device_0", IMAGE)), on_image, qos_profile_sensor_data)
     node.create_subscription(TargetStateArray, absolute(TARGETS), on_targets, 10)
+    node.create_subscription(DiagnosticArray, DIAGNOSTICS, on_diagnostics, 50)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     try:
+        if bag:  # the sensors and the truth only (the stack makes the rest); the bag's /clock, looped
+            ids = [f"device_{k}" for k in range(num_devices)]
+            sensors = [absolute(device_topic(d, t)) for d in ids for t in (IMAGE, CAMERA_INFO, ECHO)]
+            player = subprocess.Popen([*disac, "play", bag, "--loop", "--rate", f"{rate / fps:g}", "--delay", "20",
+                                       "--topics", *sensors, absolute(GROUND_TRUTH)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300.0  # start-up
         while not arrivals and time.monotonic() < deadline and graph.poll() is None:
             executor.spin_once(timeout_sec=0.1)
         if not arrivals:
             raise RuntimeError("no /targets within 300 s of starting the graph")
         start = arrivals[0] + warmup
+        while time.monotonic() < start:
+            executor.spin_once(timeout_sec=0.1)
+        cpu0 = {label: _cpu_s(pid) for label, pid in pids.items()}
         end = start + seconds
         while time.monotonic() < end and graph.poll() is None:
             executor.spin_once(timeout_sec=0.1)
+        cpu1 = {label: _cpu_s(pid) for label, pid in pids.items()}
     finally:
-        graph.send_signal(signal.SIGINT)
-        try:
-            graph.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            graph.kill()
+        for proc in (player, graph):
+            if proc is not None:
+                proc.send_signal(signal.SIGINT)
+        for proc in (player, graph):
+            try:
+                if proc is not None:
+                    proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         node.destroy_node()
         rclpy.shutdown(context=context)
     lat = np.array([v for t, v in latencies if start <= t <= end]) * 1e3
     count = sum(1 for t in arrivals if start <= t <= end)
-    return {"rate": rate, "targets_per_s": count / seconds, "samples": len(lat),
-            "p50_ms": float(np.percentile(lat, 50)) if len(lat) else float("nan"),
-            "p95_ms": float(np.percentile(lat, 95)) if len(lat) else float("nan"),
+    nodes = {}
+    for label in sorted(pids):
+        status = diagnostics.get(label, {})
+        nodes[label] = {"cpu_ms_per_target_msg": 1e3 * (cpu1[label] - cpu0[label]) / count if count else None,
+                        "cpu_cores": (cpu1[label] - cpu0[label]) / seconds,
+                        "drops": {k.removeprefix("dropped."): int(v) for k, v in status.items()
+                                  if k.startswith("dropped.")}}
+    return {"mode": "bag" if bag else "live", "rate": rate, "targets_per_s": count / seconds, "samples": len(lat),
+            "p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
+            "p95_ms": float(np.percentile(lat, 95)) if len(lat) else None, "nodes": nodes,
             "eq14": re.sub(r"^.*?\]: ", "", summaries[-1]) if summaries else "(no summary logged)"}
 
 
@@ -97,17 +159,41 @@ def main() -> None:
     parser.add_argument("--preset", default="default")
     parser.add_argument("--run", default=None, help="trained run (default: runs/<preset>-<digest>)")
     parser.add_argument("--num-devices", type=int, default=4)
-    parser.add_argument("--rate", type=float, nargs="+", default=[2.0], help="bridge frames per wall second")
+    parser.add_argument("--rate", type=float, nargs="+", default=[2.0], help="frames per wall second")
     parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds per rate")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds after the first estimate not measured")
+    parser.add_argument("--bag", default=None, help="feed the stack from this bag (no bridge) instead of live")
+    parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
-    results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup) for r in args.rate]
-    print(f"\n{args.num_devices} devices, preset {args.preset}; latency = center image received -> /targets received")
-    print(f"{'bridge Hz':>9} {'/targets per s':>15} {'p50 ms':>8} {'p95 ms':>8} {'n':>5}")
+    fps = 0.0
+    if args.bag:
+        from disac_ros.config import load_scene
+
+        fps = load_scene(preset=args.preset).dataset.fps
+    results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps)
+               for r in args.rate]
+    source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
+    print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
+          "/targets received")
+    print(f"{'frames/s':>9} {'/targets per s':>15} {'p50 ms':>8} {'p95 ms':>8} {'n':>5}")
     for r in results:
-        print(f"{r['rate']:>9g} {r['targets_per_s']:>15.2f} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['samples']:>5}")
+        p50, p95 = (f"{r[k]:8.1f}" if r[k] is not None else f"{'-':>8}" for k in ("p50_ms", "p95_ms"))
+        print(f"{r['rate']:>9g} {r['targets_per_s']:>15.2f} {p50} {p95} {r['samples']:>5}")
     for r in results:
-        print(f"\nbridge {r['rate']:g} Hz, aggregator's last summary: {r['eq14']}")
+        print(f"\n{r['rate']:g} frames/s: per node CPU ms per /targets message (cores), drops")
+        for label, n in r["nodes"].items():
+            ms = n["cpu_ms_per_target_msg"]
+            print(f"  {label:<26} {ms if ms is None else round(ms, 1)!s:>8} ({n['cpu_cores']:.2f})  "
+                  f"{', '.join(f'{k} {v}' for k, v in n['drops'].items()) or 'no drops'}")
+        print(f"  aggregator's last summary: {r['eq14']}")
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"preset": args.preset, "run": args.run, "num_devices": args.num_devices,
+                                    "source": source, "seconds": args.seconds, "warmup": args.warmup,
+                                    "machine": f"{psutil.cpu_count()} cores", "command": " ".join(sys.argv),
+                                    "results": results}, indent=1))
+        print(f"\nfigures: {path}")
 
 
 if __name__ == "__main__":
