@@ -110,7 +110,7 @@ class SensingDevice(_Side):
         """``device_id``'s artifact at ``path`` (an artifact folder, a folder of them, or a run directory)."""
         return cls(read_artifact(resolve(path, "device", device_id), "device", device_id=device_id), device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def encode(self, image: np.ndarray, echoes: np.ndarray) -> np.ndarray:
         """Codes [N, L_se, d_se] of every target (RGB uint8 image [H, W, 3], complex64 echoes [N, C, A, S])."""
         img, echo, detection = self.inputs(self.device_id, image, echoes)
@@ -147,7 +147,7 @@ class AggregationCenter(_Side):
         expected = {"center": center} if center else {}
         return cls(read_artifact(resolve(path, "center", center), "center", **expected), device)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def aggregate(self, center_image: np.ndarray, center_echoes: np.ndarray,
                   received: dict[str, Received]) -> list[TargetEstimate]:
         """Decode whatever arrived (any subset of collaborators, any order), fuse with TRAM, predict in SI units."""

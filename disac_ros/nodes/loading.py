@@ -19,11 +19,15 @@ def load_scene_config(scene_config: str, preset: str):
 
 
 def set_torch_threads(num_threads: int) -> None:
-    """Torch CPU threads of this process (0: leave torch's default)."""
+    """Torch CPU threads of this process (0: leave torch's default); one inter-op thread (a node runs one model)."""
     import torch
 
     if num_threads > 0:
         torch.set_num_threads(num_threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # inter-op work already started in this process: keep its pool
+            pass
 
 
 def quiet_model_loading() -> None:
