@@ -10,7 +10,9 @@ setup:
 demo: setup
 	@$(ENV) disac demo
 
+# The browser test needs the viewer extra and chromium (scripts/install-view.sh: ~40 s once, 0.2 s after).
 test: setup
+	@scripts/install-view.sh
 	@$(ENV) python -m pytest $(PYTEST_ARGS)
 
 lint: setup

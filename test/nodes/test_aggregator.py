@@ -226,10 +226,10 @@ def test_a_burst_faster_than_the_center_leaves_no_backlog(rclpy_context, fake_ru
     import time
 
     import rclpy
+    from disac_ros.msg import RadarEcho
     from rclpy.executors import SingleThreadedExecutor
     from sensor_msgs.msg import Image
 
-    from disac_ros.msg import RadarEcho
     from disac_ros.ros.qos import SENSOR_QOS
 
     period_ns, frames = 10_000_000, 30
