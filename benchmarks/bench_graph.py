@@ -71,9 +71,11 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     player = None
     summaries: list[str] = []
     pids: dict[str, int] = {}
+    tail: list[str] = []
 
     def pump():
         for line in graph.stdout:
+            tail[:] = [*tail[-30:], line.rstrip()]
             started = re.match(r"\[launch\] started (\S+) \(pid (\d+)\)", line)
             if started:
                 pids[started.group(1)] = int(started.group(2))
@@ -118,7 +120,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
         while not arrivals and time.monotonic() < deadline and graph.poll() is None:
             executor.spin_once(timeout_sec=0.1)
         if not arrivals:
-            raise RuntimeError("no /targets within 300 s of starting the graph")
+            raise RuntimeError("no /targets within 300 s of starting the graph (exit status "
+                               f"{graph.poll()}); its last lines:\n" + "\n".join(tail))
         start = arrivals[0] + warmup
         while time.monotonic() < start:
             executor.spin_once(timeout_sec=0.1)

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 #: Wall seconds the live graph gets to start (the Genesis scene, the models) before its sequences are counted.
-START_ALLOWANCE_S = 60.0
+START_ALLOWANCE_S = 80.0
 
 
 def run_live(args: argparse.Namespace, run_dir: Path, offline) -> None:
