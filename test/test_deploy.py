@@ -130,3 +130,16 @@ def test_a_stale_hand_over_is_refused_and_a_run_is_exported_again_when_newer(smo
         resolve(copy, "device", "device_1")
     with pytest.raises(ValueError, match="not a collaborator"):
         resolve(copy, "device", "device_0")
+
+
+def test_disac_launch_takes_exported_artifacts_and_refuses_another_scene(exported):
+    """``disac launch --run`` accepts a folder of exported artifacts as the nodes do, checked like a run."""
+    from disac_ros.commands.launch import check_run_scene
+    from disac_ros.config import load_scene
+
+    run, out, _ = exported
+    smoke = load_scene(preset="smoke")
+    check_run_scene(out, smoke, 3)
+    check_run_scene(run.path, smoke, 3)
+    with pytest.raises(ValueError):
+        check_run_scene(out, load_scene(preset="default"), 3)

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=PRESETS, default="default", help="scene preset (must match the run)")
     parser.add_argument("--num-devices", type=int, default=4, help="use the first N devices (the first is the center)")
     parser.add_argument("--run", default=None,
-                        help="trained run directory (default: runs/<preset>-<digest>, where `disac demo` trains)")
+                        help="trained run directory, or its exported artifacts (`disac export`) (default: "
+                        "runs/<preset>-<digest>, where `disac demo` trains)")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after S seconds (0: run until Ctrl-C)")
     parser.add_argument("--params", default=str(DEFAULT_PARAMS_FILE), help="ROS 2 params file of the nodes")
     parser.add_argument("--set", action="append", default=[], metavar="NODE.PARAM=VALUE",
@@ -38,11 +39,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the node commands and exit")
 
 
+def check_run_scene(run_dir: Path, scene, num_devices: int) -> None:
+    """Refuse a run, or a folder of its exported artifacts, trained in another scene or without these devices."""
+    from disac_ros.runs import Run, check_scene
+
+    if (run_dir / "run.json").is_file():
+        return Run(run_dir).check_scene(scene, num_devices)
+    from disac_ros.deploy import read_artifact, resolve
+
+    meta = read_artifact(resolve(run_dir, "center"), "center").meta  # the center's names the scene and devices
+    check_scene(f"artifacts {run_dir}", meta["weights"]["data_config_digest"], list(meta["devices"]), meta["center"],
+                scene, num_devices)
+
+
 def run(args: argparse.Namespace) -> int:
     from disac_ros.config import load_scene
     from disac_ros.launch_description import describe, parse_overrides
     from disac_ros.ros.supervisor import Launcher
-    from disac_ros.runs import Run, default_run
+    from disac_ros.runs import default_run
 
     run_dir = Path(args.run) if args.run else default_run(args.preset)
     specs = describe(scene_config=args.config, preset=args.preset, num_devices=args.num_devices,
@@ -55,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         for spec in specs:
             print(" ".join(launcher.command(spec)))
         return 0
-    Run(run_dir).check_scene(load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
+    check_run_scene(run_dir, load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
     launcher.start()
     died = launcher.supervise(args.duration)
     return 1 if died else 0
