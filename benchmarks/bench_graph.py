@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from disac_ros.ros.supervisor import STARTED
+
 
 def _cpu_s(pid: int) -> float:
     try:
@@ -76,7 +78,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     def pump():
         for line in graph.stdout:
             tail[:] = [*tail[-30:], line.rstrip()]
-            started = re.match(r"\[launch\] started (\S+) \(pid (\d+)\)", line)
+            started = STARTED.match(line)
             if started:
                 pids[started.group(1)] = int(started.group(2))
             if "Eq. 14" in line:

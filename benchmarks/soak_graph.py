@@ -25,7 +25,8 @@ import threading
 import time
 from pathlib import Path
 
-STARTED = re.compile(r"\[launch\] started (\S+) \(pid (\d+)\)")
+from disac_ros.ros.supervisor import STARTED
+
 DROPPED = re.compile(r"^\[([^\]]+)\].*dropped: ([^\x1b]*)")
 RATE = re.compile(r"^\[aggregator\].* estimates in \d+ s \((\d+\.\d+)/s\), devices per estimate (\d+\.\d+)")
 

@@ -102,16 +102,14 @@ def build_device_model(model_cfg: ModelConfig, manifest: dict, link: bool | None
     :mod:`disac_ros.data.detections`; ``link`` False builds the center's own model, ``transmitter_only`` what a
     deployed device runs (RVFN + semantic encoder).
     """
-    import numpy as np
     import torch
 
     from disac_ros.models.llm_disac import DeviceModel
-    from disac_ros.sim.radar import lfm_chirp
+    from disac_ros.sim.radar import delayed_replicas
 
     image, echo = store.input_shapes(manifest)
     radar = store.scene_config(manifest).radar
-    t = np.arange(radar.num_samples) / radar.sampling_frequency
-    replicas = torch.from_numpy(lfm_chirp(radar, t[None, :] - t[:, None]).astype(np.complex64))
+    replicas = torch.from_numpy(delayed_replicas(radar))
     return DeviceModel(model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
                        array_shape=(radar.array_rows, radar.array_cols), detection=detection_layout(),
                        transmitter_only=transmitter_only)

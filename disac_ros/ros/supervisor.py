@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,8 @@ import threading
 import time
 
 _PR_SET_PDEATHSIG = 1
+#: The line :class:`Launcher` prints for each node it starts (label, pid), for scripts that read its output.
+STARTED = re.compile(r"\[launch\] started (\S+) \(pid (\d+)\)")
 
 
 class _Child:
@@ -29,8 +32,11 @@ class _Child:
         self.exited_at: float | None = None  # monotonic time its exit was first seen while stopping
 
 
-def _death_signal():
-    """In the child: get SIGTERM if the launcher dies (Linux), so no node outlives a killed launcher."""
+def death_signal():
+    """A ``preexec_fn``: the child gets SIGTERM when its parent dies (Linux), so no child outlives a killed parent.
+
+    None where prctl is not available.
+    """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
@@ -62,7 +68,7 @@ class Launcher:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RCUTILS_COLORIZED_OUTPUT": "0"}
-        preexec = _death_signal()
+        preexec = death_signal()
         for spec in self.specs:
             cmd = self.command(spec)
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -162,7 +162,7 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
     rows = np.arange(b)
     # (a) range: matched filter at every sample delay, summed coherently over chirps and antennas on a coarse
     # (2x zero-padded) Doppler x angle FFT grid; the cell of largest power-to-noise ratio gives the range bin
-    replicas = radar.lfm_chirp(cfg, t[None, :] - t[:, None]).astype(np.complex64)   # s(t_n - tau_i) [S_i, S_n]
+    replicas = radar.delayed_replicas(cfg)                                          # s(t_n - tau_i) [S_i, S_n]
     energy = np.maximum(np.sum(np.abs(replicas) ** 2, axis=1), 1.0)                 # replica samples [S_i]
     compressed = np.moveaxis(x @ replicas.conj().T, -1, 1)                           # [B, S_i, C, A]
     k_d, k_z, k_y = (2 * n_chirps if n_chirps > 1 else 1), 2 * n_z, 2 * n_y

@@ -171,6 +171,15 @@ def lfm_chirp(cfg: RadarConfig, t: np.ndarray | None = None) -> np.ndarray:
     return np.where(inside, np.exp(1j * np.pi * cfg.chirp_slope * t**2), 0)
 
 
+def delayed_replicas(cfg: RadarConfig) -> np.ndarray:
+    """The pulse delayed by every sample delay tau_i = i / F_s: s(t_n - tau_i), complex64 [S_i, S_n].
+
+    What a matched filter correlates the echo with (the RVFN's radar front end, the classical estimator).
+    """
+    t = np.arange(cfg.num_samples) / cfg.sampling_frequency
+    return lfm_chirp(cfg, t[None, :] - t[:, None]).astype(np.complex64)
+
+
 def path_amplitude(distance: float, rcs: float, wavelength: float) -> float:
     """Eq. (2): varphi = lambda * rcs / ((4 pi)^{3/2} d^2), as printed (amplitude linear in the RCS)."""
     return wavelength * rcs / ((4 * np.pi) ** 1.5 * distance**2)

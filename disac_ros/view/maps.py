@@ -36,13 +36,12 @@ def _front_end(cfg):
     import torch
 
     from disac_ros.models.rvfn import RadarFrontEnd
-    from disac_ros.sim.radar import lfm_chirp
+    from disac_ros.sim.radar import delayed_replicas
 
     key = cfg.model_dump_json()
     if key not in _FRONT_ENDS:
-        t = np.arange(cfg.num_samples) / cfg.sampling_frequency
-        replicas = torch.from_numpy(lfm_chirp(cfg, t[None, :] - t[:, None]).astype(np.complex64))
-        _FRONT_ENDS[key] = RadarFrontEnd(cfg.num_chirps, (cfg.array_rows, cfg.array_cols), replicas)
+        _FRONT_ENDS[key] = RadarFrontEnd(cfg.num_chirps, (cfg.array_rows, cfg.array_cols),
+                                         torch.from_numpy(delayed_replicas(cfg)))
     return _FRONT_ENDS[key]
 
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from disac_ros.ros.supervisor import death_signal
+
 HOST = "127.0.0.1"
 CHROMIUM_FLAGS = ("--headless=new", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run",
                   "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars", "--mute-audio")
@@ -39,14 +41,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In a child before exec: SIGTERM it when its parent dies (Linux), so a killed ``disac view`` leaves no server."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -95,7 +89,7 @@ class WebViewer:
             [binary, "--serve-web", "--bind", HOST, "--port", str(self.grpc_port), "--web-viewer-port",
              str(self.web_port), "--server-memory-limit", self.memory_limit, *self.files],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=_die_with_parent)
+            preexec_fn=death_signal())  # a killed `disac view` leaves no server
         try:
             for port in (self.grpc_port, self.web_port):
                 _wait_port(port, self.proc, 30.0)
@@ -165,7 +159,7 @@ def screenshot(url: str, out: str | Path, size: tuple[int, int] = (1600, 1000), 
         proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, *sandbox, f"--user-data-dir={profile}",
                                  "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_die_with_parent)
+                                preexec_fn=death_signal())
         try:
             active = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 30
