@@ -93,7 +93,8 @@ class _Side:
         if device_id not in self._detectors:
             self._detectors[device_id] = DeviceDetector(self.manifest, device_id)
         detection = torch.from_numpy(self._detectors[device_id](echoes)).to(self.device)
-        return img.expand(n, -1, -1, -1).to(self.device), torch.from_numpy(echoes).to(self.device), detection
+        # one image for all targets, expanded (not copied): the camera backbone then runs once per frame
+        return img.to(self.device).expand(n, -1, -1, -1), torch.from_numpy(echoes).to(self.device), detection
 
 
 class SensingDevice(_Side):

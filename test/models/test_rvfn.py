@@ -288,3 +288,20 @@ def test_radar_front_end_puts_a_target_at_its_range_doppler_and_beam_cells():
     # boresight, zero Doppler: the centre (shifted zero-frequency) beam and Doppler cells hold the peak
     c, a = np.unravel_index(int(cubes[0, :, :, range_bin[0]].argmax()), cubes.shape[1:3])
     assert c == cfg.num_chirps // 2 and a == (cfg.array_rows // 2) * cfg.array_cols + cfg.array_cols // 2
+
+
+def test_one_image_expanded_over_targets_runs_the_backbone_once_with_the_same_features():
+    from disac_ros.models.rvfn import VisualFeatureExtractor
+
+    torch.manual_seed(0)
+    cv = VisualFeatureExtractor(4, 16, 64, camera_cue=True).eval()
+    image = torch.rand(1, 3, 64, 64)
+    cue = torch.tensor([[-0.5, 0.1, 1.0], [0.0, 0.0, 1.0], [0.6, -0.2, 1.0]])
+    batches = []
+    cv.backbone.register_forward_hook(lambda module, args, out: batches.append(args[0].shape[0]))
+    with torch.no_grad():
+        shared = cv(image.expand(3, -1, -1, -1), cue)     # how the inference API passes a frame
+        copied = cv(image.repeat(3, 1, 1, 1), cue)        # how a training batch holds it
+    assert batches == [1, 3]
+    torch.testing.assert_close(shared, copied, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(shared[0], shared[2])       # the cue still tells the targets apart
