@@ -15,7 +15,11 @@ wall time from receiving the center's image of a stamp to receiving ``/targets``
 process, so the clock is shared; it includes the other devices' encoding, the channel and the aggregation). The
 first ``--warmup`` s after the first estimate are not counted. Per node: CPU ms per ``/targets`` message (user +
 system time of its process over the measured interval, psutil), what each device would need on its own hardware,
-and its drops by reason (its last ``/diagnostics`` status). The table is printed and, with ``--json``, saved.
+and its drops by reason (its last ``/diagnostics`` status). Accuracy and SI RMSE of the measured interval's
+``/targets`` against ``/ground_truth/targets`` (matched by stamp and target id). ``--dead-collaborators``: every
+``device_encoder`` is killed (SIGKILL) at the first estimate, so the measured interval is the center alone; its
+``/targets`` should keep the rate and score as the benchmark's "center alone" row. The table is printed and, with
+``--json``, saved.
 """
 from __future__ import annotations
 
@@ -44,7 +48,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
-            bag: str | None = None, fps: float = 0.0) -> dict:
+            bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False) -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -52,6 +56,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
+    from disac_ros.evaluation.estimates import evaluate_estimates
+    from disac_ros.ros.qos import RELIABLE_QOS
     from disac_ros.topics import (
         CAMERA_INFO,
         DIAGNOSTICS,
@@ -86,7 +92,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
 
     threading.Thread(target=pump, daemon=True).start()
     image_at: dict[tuple, float] = {}
-    latencies, arrivals = [], []
+    latencies, arrivals, estimates, truths = [], [], [], []
     diagnostics: dict[str, dict] = {}
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -98,6 +104,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     def on_targets(msg):
         now = time.monotonic()
         arrivals.append(now)
+        estimates.append((now, msg))
         seen = image_at.pop((msg.header.stamp.sec, msg.header.stamp.nanosec), None)
         if seen is not None:
             latencies.append((now, now - seen))
@@ -108,6 +115,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
 
     node.create_subscription(Image, absolute(device_topic("device_0", IMAGE)), on_image, qos_profile_sensor_data)
     node.create_subscription(TargetStateArray, absolute(TARGETS), on_targets, 10)
+    node.create_subscription(TargetStateArray, absolute(GROUND_TRUTH), truths.append, RELIABLE_QOS)
     node.create_subscription(DiagnosticArray, DIAGNOSTICS, on_diagnostics, 50)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
@@ -124,6 +132,10 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
         if not arrivals:
             raise RuntimeError("no /targets within 300 s of starting the graph (exit status "
                                f"{graph.poll()}); its last lines:\n" + "\n".join(tail))
+        if dead_collaborators:  # every collaborator dies at once; the center should carry on alone
+            for label, pid in pids.items():
+                if label.endswith("device_encoder"):
+                    psutil.Process(pid).kill()
         start = arrivals[0] + warmup
         while time.monotonic() < start:
             executor.spin_once(timeout_sec=0.1)
@@ -146,6 +158,13 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
         rclpy.shutdown(context=context)
     lat = np.array([v for t, v in latencies if start <= t <= end]) * 1e3
     count = sum(1 for t in arrivals if start <= t <= end)
+    measured = [m for t, m in estimates if start <= t <= end]
+    try:
+        score = evaluate_estimates(truths, measured)
+        quality = {k: score[k] for k in ("matched", "accuracy", "mean_contributing_devices", "rmse_distance",
+                                         "rmse_azimuth", "rmse_pitch", "rmse_radial_velocity")}
+    except ValueError as exc:  # nothing matched: say so in the figures
+        quality = {"error": str(exc)}
     nodes = {}
     for label in sorted(pids):
         status = diagnostics.get(label, {})
@@ -153,7 +172,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
                         "cpu_cores": (cpu1[label] - cpu0[label]) / seconds,
                         "drops": {k.removeprefix("dropped."): int(v) for k, v in status.items()
                                   if k.startswith("dropped.")}}
-    return {"mode": "bag" if bag else "live", "rate": rate, "targets_per_s": count / seconds, "samples": len(lat),
+    return {"mode": ("bag" if bag else "live") + (", collaborators dead" if dead_collaborators else ""),
+            "rate": rate, "targets_per_s": count / seconds, "samples": len(lat), "quality": quality,
             "p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
             "p95_ms": float(np.percentile(lat, 95)) if len(lat) else None, "nodes": nodes,
             "eq14": re.sub(r"^.*?\]: ", "", summaries[-1]) if summaries else "(no summary logged)"}
@@ -169,21 +189,28 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds after the first estimate not measured")
     parser.add_argument("--bag", default=None, help="feed the stack from this bag (no bridge) instead of live")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--dead-collaborators", action="store_true",
+                        help="kill every device_encoder at the first estimate: the center alone is measured")
     args = parser.parse_args()
     fps = 0.0
     if args.bag:
         from disac_ros.config import load_scene
 
         fps = load_scene(preset=args.preset).dataset.fps
-    results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps)
-               for r in args.rate]
+    results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
+                       args.dead_collaborators) for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
     print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
           "/targets received")
-    print(f"{'frames/s':>9} {'/targets per s':>15} {'p50 ms':>8} {'p95 ms':>8} {'n':>5}")
+    print(f"{'frames/s':>9} {'/targets per s':>15} {'p50 ms':>8} {'p95 ms':>8} {'n':>5} {'accuracy':>9} "
+          f"{'devices':>8} {'RMSE d, az, pitch, v':>26}")
     for r in results:
         p50, p95 = (f"{r[k]:8.1f}" if r[k] is not None else f"{'-':>8}" for k in ("p50_ms", "p95_ms"))
-        print(f"{r['rate']:>9g} {r['targets_per_s']:>15.2f} {p50} {p95} {r['samples']:>5}")
+        q = r["quality"]
+        scores = (f"{q['accuracy']:9.3f} {q['mean_contributing_devices']:8.2f} " +
+                  ", ".join(f"{q['rmse_' + k]:.3g}" for k in ("distance", "azimuth", "pitch", "radial_velocity"))
+                  if "error" not in q else f"  {q['error']}")
+        print(f"{r['rate']:>9g} {r['targets_per_s']:>15.2f} {p50} {p95} {r['samples']:>5} {scores}")
     for r in results:
         print(f"\n{r['rate']:g} frames/s: per node CPU ms per /targets message (cores), drops")
         for label, n in r["nodes"].items():
