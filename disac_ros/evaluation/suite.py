@@ -263,9 +263,12 @@ def train_run(spec: RunSpec, data: Path, run: Path, preset: str, seed: int | Non
 def equivalent_commands(spec: RunSpec, data: Path, run: Path, preset: str, seed: int, snrs: list[float]) -> list[str]:
     """``disac train`` / ``disac evaluate`` calls that build and score the same run directory as the benchmark.
 
-    Multi-device runs: one ``disac train`` with ``--center`` naming every aggregation-center position.
+    ``seed`` is the benchmark's; the run's own is ``seed + spec.seed``. Multi-device runs: one ``disac train``
+    with ``--center`` naming every aggregation-center position.
     """
     import shlex
+
+    seed += spec.seed
 
     base = ["disac", "train", "--data", str(data), "--out", str(run), "--preset", preset, "--scheme", spec.scheme]
     if spec.multi_device and spec.decoder != "llama":

@@ -1,6 +1,8 @@
 """disac_ros.evaluation.suite: the Table III suite's plan, epochs and time estimate from the throughput file."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from disac_ros.config import DECODER_KINDS, SCHEMES
@@ -34,6 +36,9 @@ def test_plan_epochs_and_estimate():
         ("sm-md-rf", 0), ("llm-disac", 0), ("llm-disac-s1", 1), ("llm-disac-s2", 2), ("llm-disac-gru", 0),
         ("llm-disac-gru-s1", 1), ("mm-sd-gated", 0)]
     assert seeded[-1].overrides == (("gating", True),) and suite.base_name(seeded[8]) == "llm-disac"
+    train, evaluate = suite.equivalent_commands(seeded[9], Path("data/d"), Path("out/llm-disac-s2"), "default", 10,
+                                                [20.0])
+    assert "--seed 12" in train and "--seed 12" in evaluate  # the run's seed: the benchmark's + its own
     est = suite.estimate_seconds(plan, MANIFEST, "default")
     assert set(est["runs"]) == set(names) and 30 * 60 < est["total_s"] < 90 * 60
 
