@@ -13,6 +13,11 @@ over the frame's N codes) from ``<k>/link/stats``, t_sd (the decoder of k) and t
 T_exe = max over contributing k. Logged per frame at debug level, summarised at info level every
 ``summary_period_s``.
 
+When it cannot serve every frame, the center asks its collaborators on ``<k>/frame_stride`` to encode only every
+k-th frame (:class:`disac_ros.live.stride.StrideAdvisor`, from its offered frame rate and its service time; at
+most ``max_stride``) and skips the other frames itself (counted as ``strided``), so that on shared hardware the
+devices' work falls with the center's rate instead of competing with it.
+
 Every input is checked before it is used (:mod:`disac_ros.live.checks`) and counted and dropped when wrong: codes
 (device, stamp, layout, shape, finite values, link SNR and distance), timings and link statistics (device,
 header stamp, finite durations, target id), ground truth (stamp, finite states). An estimate that is not
@@ -27,12 +32,14 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from std_msgs.msg import UInt32
 from visualization_msgs.msg import MarkerArray
 
 from disac_ros.inference import Received
 from disac_ros.live.checks import code_layout, duration, finite_states, header_stamp
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
+from disac_ros.live.stride import StrideAdvisor, on_stride
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
 from disac_ros.msg import EncoderTiming, LinkStats, SemanticCode, TargetStateArray
@@ -43,9 +50,18 @@ from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import msg_to_code, ns_to_time, states_to_msg
 from disac_ros.ros.markers import estimate_markers
-from disac_ros.ros.qos import RELIABLE_QOS, newest_first
+from disac_ros.ros.qos import LATCHED_QOS, RELIABLE_QOS, newest_first
 from disac_ros.stamps import NS
-from disac_ros.topics import GROUND_TRUTH, LINK_STATS, RX, TARGET_MARKERS, TARGETS, TIMING, device_topic
+from disac_ros.topics import (
+    FRAME_STRIDE,
+    GROUND_TRUTH,
+    LINK_STATS,
+    RX,
+    TARGET_MARKERS,
+    TARGETS,
+    TIMING,
+    device_topic,
+)
 
 PARAMETERS = (
     RUN,
@@ -56,6 +72,8 @@ PARAMETERS = (
     Param("stale_after_s", 2.0, "drop inputs this much older than the newest [sim s]", (1e-3, MAX_AGE_S)),
     Param("dead_after_s", 3.0, "a collaborator silent this long is no longer waited for [wall s]", (1e-3, MAX_AGE_S)),
     Param("max_pending", 8, "frames / stamps buffered", (1, MAX_PENDING)),
+    Param("max_stride", 8, "largest frame stride asked of the collaborators when the center cannot serve every "
+          "frame (1: never ask)", (1, 64)),
     scene_config("the center's position places the markers"),
     PRESET,
     NUM_THREADS,
@@ -113,6 +131,11 @@ class Aggregator(Node):
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
         self._truth: OrderedDict = OrderedDict()                           # stamp -> TargetStateArray
 
+        self.stride = StrideAdvisor(max_stride=values["max_stride"])
+        self._skipped_seen = 0
+        self.stride_pubs = [self.create_publisher(UInt32, device_topic(k, FRAME_STRIDE), LATCHED_QOS)
+                            for k in self.devices]
+        self._publish_stride()
         self.targets_pub = self.create_publisher(TargetStateArray, TARGETS, RELIABLE_QOS)
         self.markers_pub = self.create_publisher(MarkerArray, TARGET_MARKERS, RELIABLE_QOS)
         self.sensors = DeviceSensors(self, self.center, self.system.image_shape, self.system.echo_shape,
@@ -129,6 +152,7 @@ class Aggregator(Node):
         self.create_subscription(TargetStateArray, GROUND_TRUTH, self.on_truth, RELIABLE_QOS)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(0.02, self.poll, clock=steady)
+        self.create_timer(1.0, self.update_stride, clock=steady)
         self.create_timer(self.summary_period_s, self.summary, clock=steady)
         self.published = 0
         self._published_at_summary, self._last_summary = 0, time.monotonic()
@@ -144,13 +168,17 @@ class Aggregator(Node):
     def _reset(self) -> None:
         """After a jump of sim time: forget every stamp-keyed state (held frames and codes, timings, truth)."""
         self.window.reset()
-        self._window_discarded = 0
+        self._window_discarded = self._skipped_seen = 0
         self._timing.clear()
         self._t_com.clear()
         self._truth.clear()
 
     # -- inputs -----------------------------------------------------------------------------------------------
     def _frame(self, frame) -> None:
+        self.stride.offered()
+        if not on_stride(frame.stamp, self.system.frame_period_s, self.stride.stride):
+            self.drops.drop("strided")  # by design, not an error: counted, not logged
+            return
         try:
             ready = self.window.add_frame(frame)
         except Dropped as exc:
@@ -220,6 +248,7 @@ class Aggregator(Node):
                             self.window.discarded - self._window_discarded)
         self._window_discarded = self.window.discarded
         for r in ready[-1:]:
+            started = time.monotonic()
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
                 states = self.system.aggregate(r.frame.image, r.frame.echoes, received)
@@ -238,6 +267,7 @@ class Aggregator(Node):
             self.markers_pub.publish(estimate_markers(states, self._truth.get(r.frame.stamp), self.center_position,
                                                       stamp))
             self.published += 1
+            self.stride.served(time.monotonic() - started)
             self._log_timings(r, sorted(received))
 
     def _log_timings(self, r, contributors: list[str]) -> None:
@@ -271,9 +301,27 @@ class Aggregator(Node):
                                 f"{1e3 * r.waited_s:.0f} ms{', window expired' if r.timed_out else ''}); "
                                 f"Eq. 14 [ms] {parts}; T_exe {1e3 * t_exe:.1f} ms ({slowest})")
 
+    def _publish_stride(self) -> None:
+        for pub in self.stride_pubs:
+            pub.publish(UInt32(data=self.stride.stride))
+
+    @guarded
+    def update_stride(self) -> None:
+        skipped = self.sensors.assembler.skipped  # frames the keep-last queue replaced were offered too
+        self.stride.offered(skipped - self._skipped_seen)
+        self._skipped_seen = skipped
+        before = self.stride.stride
+        if self.stride.update(time.monotonic()) != before:
+            self._publish_stride()
+            self.get_logger().info(
+                f"frame stride {before} -> {self.stride.stride}: offered {self.stride.rate:.2f} frames/s, "
+                f"{1e3 * self.stride.service_s:.0f} ms per frame (the devices now encode every "
+                f"{self.stride.stride}. frame)")
+
     def _diagnostics(self) -> dict:
         missing = [k for k in self.devices if k not in self.window.live()]
         return {"collaborators": ",".join(self.devices) or "none", "contributing_devices": self._last_contributors,
+                "frame_stride": self.stride.stride,
                 "t_exe_ms": 1e3 * self._last_t_exe, "pending_frames": self.sensors.assembler.pending,
                 **({"warn": f"not hearing from {', '.join(missing)}"} if missing else {})}
 

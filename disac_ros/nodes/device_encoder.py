@@ -9,6 +9,9 @@ artifact or a run directory) and publishes ``semantic/tx`` (one SemanticCode per
 SNR and distance NaN: the channel fills them) and ``semantic/timing`` (``EncoderTiming``, t_ft and t_se of
 Eq. 14, same stamp).
 
+It encodes only the frames the center's ``frame_stride`` keeps (latched, from the aggregator; 1 until it says
+otherwise): the others are counted as ``strided``.
+
 Malformed inputs (image encoding or size, NaN echoes, an echo of another device or target, an insane, stale,
 duplicate or out-of-order stamp) are logged, throttled per reason, and dropped; so are codes that come out of the
 encoder not all finite (``nonfinite_output``: never published). Every callback is
@@ -20,10 +23,12 @@ import time
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
+from std_msgs.msg import UInt32
 
 from disac_ros.live.checks import finite_array
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
+from disac_ros.live.stride import on_stride
 from disac_ros.live.timing import StageTimes, module_timer
 from disac_ros.msg import EncoderTiming, SemanticCode
 from disac_ros.nodes.diagnostics import Diagnostics
@@ -32,9 +37,9 @@ from disac_ros.nodes.params import declare_all
 from disac_ros.nodes.sensors import DeviceSensors
 from disac_ros.nodes.spin import ConfigError, exit_process, spin
 from disac_ros.ros.convert import code_to_msg, ns_to_time, timing_to_msg
-from disac_ros.ros.qos import RELIABLE_QOS
+from disac_ros.ros.qos import LATCHED_QOS, RELIABLE_QOS
 from disac_ros.stamps import NS
-from disac_ros.topics import TIMING, TX
+from disac_ros.topics import FRAME_STRIDE, TIMING, TX
 
 PARAMETERS = (
     Param("device_id", "", "this device's id in the scene and the run (e.g. device_1)"),
@@ -67,6 +72,8 @@ class DeviceEncoder(Node):
 
         self.tx_pub = self.create_publisher(SemanticCode, TX, RELIABLE_QOS)
         self.timing_pub = self.create_publisher(EncoderTiming, TIMING, RELIABLE_QOS)
+        self.frame_stride = 1
+        self.create_subscription(UInt32, FRAME_STRIDE, self.on_stride, LATCHED_QOS)
         self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
                                      self.encode, frame_period_s=self.system.frame_period_s)
@@ -76,6 +83,7 @@ class DeviceEncoder(Node):
         self.diagnostics = Diagnostics(self, lambda: {
             "artifact": str(self.system.artifact.path.parent),
             "t_ft_ms": 1e3 * self.times.last("feature_extraction"), "t_se_ms": 1e3 * self.times.last("encoding"),
+            "frame_stride": self.frame_stride,
             "pending_frames": self.sensors.assembler.pending}, lambda: {"frames_encoded": self.encoded}, self.drops,
             hardware_id=self.device_id)
         self.get_logger().info(f"{self.device_id}: model of {run} loaded in {time.monotonic() - t0:.1f} s; "
@@ -83,8 +91,20 @@ class DeviceEncoder(Node):
                                f"{', '.join(map(str, self.system.echo_shape))}] -> codes {self.system.code_shape}; "
                                f"inputs stale after {values['stale_after_s']:g} s")
 
+    @guarded
+    def on_stride(self, msg) -> None:
+        stride = int(msg.data)
+        if not 1 <= stride <= 64:
+            return self.drops.warn("invalid", f"frame stride {stride} outside 1..64")
+        if stride != self.frame_stride:
+            self.get_logger().info(f"the center asks for every {stride}. frame (was every {self.frame_stride}.)")
+        self.frame_stride = stride
+
     # -- encoding ---------------------------------------------------------------------------------------------
     def encode(self, frame) -> None:
+        if not on_stride(frame.stamp, self.system.frame_period_s, self.frame_stride):
+            self.drops.drop("strided")  # the center asked for fewer frames: counted, not logged
+            return
         try:
             codes = self.system.encode(frame.image, frame.echoes)
             expected = (self.num_targets, *self.system.code_shape)

@@ -6,7 +6,8 @@ The graph (documented in the README):
   (best effort, keep last 5); the encoders and the aggregator subscribe newest first (:func:`newest_first`): keep
   last one frame (1 image, N echoes), and the aggregator keeps one frame's N codes per collaborator, so a busy
   node serves the newest frame instead of working through a backlog;
-* ``/tf_static``: reliable, transient local, keep last 1 (tf2_ros' static broadcaster);
+* ``/tf_static`` and each device's ``frame_stride``: reliable, transient local, keep last 1 (tf2_ros' static
+  broadcaster; a device that starts late still gets the center's current stride);
 * ``/clock``: best effort, keep last 1, as ``rclcpp::ClockQoS`` publishes it and as rclpy's TimeSource
   subscribes to it;
 * everything else (``ground_truth/targets``, ``semantic/tx|rx``, ``link/stats``, ``semantic/timing``,
@@ -27,6 +28,8 @@ RELIABLE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, hist
 #: ``/tf_static``: reliable, transient local, keep last 1, as tf2_ros' StaticTransformBroadcaster offers it.
 TF_STATIC_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST,
                            durability=DurabilityPolicy.TRANSIENT_LOCAL)
+#: A value that holds until replaced, for late joiners too (``frame_stride``).
+LATCHED_QOS = TF_STATIC_QOS
 #: Depth of the recorder's subscriptions, so that bursts are not dropped.
 SUBSCRIPTION_DEPTH = 100
 

@@ -233,7 +233,7 @@ def test_a_burst_faster_than_the_center_leaves_no_backlog(rclpy_context, fake_ru
     from disac_ros.ros.qos import SENSOR_QOS
 
     period_ns, frames = 10_000_000, 30
-    node = _aggregator(window_s=0.0)
+    node = _aggregator(window_s=0.0, max_stride=1)  # newest first alone (the stride is tested below)
     node.sensors.assembler.frame_period_ns = period_ns     # the fake run has no scene fps
 
     def slow(image, echoes, received):
@@ -283,3 +283,43 @@ def test_a_burst_faster_than_the_center_leaves_no_backlog(rclpy_context, fake_ru
     spanned = (stamps[-1] - stamps[0]) // period_ns + 1
     assert len(stamps) + counts.get("superseded", 0) + counts.get("skipped", 0) == spanned, dict(counts)
     assert set(counts) <= {"superseded", "skipped"}, dict(counts)
+
+
+def test_an_overloaded_center_asks_its_collaborators_for_fewer_frames(rclpy_context, fake_run, published,
+                                                                       monkeypatch):
+    """Issue 15: a center offered twice the frames it can serve (every other one replaced in its keep-last queue)
+    raises its frame stride to 2, tells every collaborator on ``<k>/frame_stride`` (latched), and then serves the
+    even frames and skips the odd ones itself, counted as ``strided``."""
+    import types
+
+    from disac_ros.nodes import aggregator as module
+
+    clock = [0.0]  # the node's wall clock, advanced by the model: 0.1 s per frame
+    monkeypatch.setattr(module, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    node = _aggregator(window_s=0.0)
+    try:
+        node.system.frame_period_s, node.sensors.assembler.frame_period_ns = 1.0, NS  # frame k at k s
+
+        def model(image, echoes, received):
+            clock[0] += 0.1
+            return [_estimate(n) for n in range(3)]
+
+        node.system.aggregate = model
+        node.sent = published(node.targets_pub)
+        told = [published(pub) for pub in node.stride_pubs]
+        assert {p.topic_name for p in node.stride_pubs} == {"/device_1/frame_stride", "/device_2/frame_stride"}
+        assert all(p.qos_profile.durability.name == "TRANSIENT_LOCAL" for p in node.stride_pubs)
+        node.update_stride()
+        for sec in range(1, 41, 2):       # 20 frames/s offered, 10 served: load 2
+            _center_frame(node, sec)
+            if sec % 10 == 9:
+                node.update_stride()
+        assert node.stride.stride == 2 and all([m.data for m in t] == [2] for t in told), node.stride.__dict__
+        before, strided = len(node.sent), node.drops.counts["strided"]  # the odd frames since the stride rose
+        for sec in range(41, 51):
+            _center_frame(node, sec)
+        assert [m.header.stamp.sec for m in node.sent[before:]] == [42, 44, 46, 48, 50]
+        assert node.drops.counts["strided"] - strided == 5
+        assert node._diagnostics()["frame_stride"] == 2
+    finally:
+        node.destroy_node()

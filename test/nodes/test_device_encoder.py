@@ -19,14 +19,14 @@ def test_device_encoder_follows_its_namespace_and_remaps(rclpy_context, fake_run
                          cli_args=["--ros-args", "-r", "camera/image_raw:=/elsewhere/image"])
     try:
         subscribed, published = _topics(node)
-        assert subscribed == {"/elsewhere/image", "/robot_7/radar/echo"}
+        assert subscribed == {"/elsewhere/image", "/robot_7/radar/echo", "/robot_7/frame_stride"}
         assert {"/robot_7/semantic/tx", "/robot_7/semantic/timing"} <= published
         _assert_declared_as_table(node, PARAMETERS)
     finally:
         node.destroy_node()
     node = DeviceEncoder(namespace="/device_2", parameter_overrides=overrides)  # as the launchers start it
     try:
-        assert _topics(node)[0] == {"/device_2/camera/image_raw", "/device_2/radar/echo"}
+        assert _topics(node)[0] == {"/device_2/camera/image_raw", "/device_2/radar/echo", "/device_2/frame_stride"}
     finally:
         node.destroy_node()
 
@@ -131,3 +131,20 @@ def test_a_jump_of_sim_time_resets_pairing_instead_of_dropping_everything(rclpy_
         assert len(sent) == 12 and node.sensors.resets == 2
     finally:
         node.destroy_node()
+
+
+def test_the_encoder_encodes_only_the_frames_of_the_centers_stride(encoder):
+    """Issue 15: with the center's frame stride 2 (latched on ``frame_stride``), only even frames are encoded; the
+    odd ones are counted as ``strided``; a stride outside 1..64 is dropped and the last valid one kept."""
+    from std_msgs.msg import UInt32
+
+    (sub,) = [s for s in encoder.subscriptions if s.topic_name == "/device_1/frame_stride"]
+    assert sub.qos_profile.durability.name == "TRANSIENT_LOCAL"
+    encoder.system.frame_period_s = 1.0  # frame k at k s
+    sub.callback(UInt32(data=2))
+    sub.callback(UInt32(data=0))
+    for sec in range(1, 7):
+        _frame(encoder, sec)
+    assert [m.header.stamp.sec for m in encoder.sent[::3]] == [2, 4, 6]
+    assert encoder.drops.counts["strided"] == 3 and encoder.drops.counts["invalid"] == 1
+    assert encoder.frame_stride == 2

@@ -143,6 +143,7 @@ class Valid:
     def __call__(self, msg_type, topic: str, ns: int):
         from disac_ros.msg import EncoderTiming, LinkStats, RadarEcho, SemanticCode, TargetState, TargetStateArray
         from sensor_msgs.msg import Image
+        from std_msgs.msg import UInt32
 
         device = topic.strip("/").split("/")[0]
         s = self.system
@@ -174,6 +175,8 @@ class Valid:
                                          distance=10.0 + n, contributing_devices=["device_0"]), ns)
                       for n in range(len(s.target_classes))]
             return _stamp(TargetStateArray(reference_device_id="device_0", targets=states), ns)
+        if msg_type is UInt32:  # the center's frame stride
+            return UInt32(data=1)
         raise AssertionError(f"no valid {msg_type.__name__} for {topic}: add it here")
 
 
@@ -269,12 +272,15 @@ def _valid_input(h: Harness, name: str, ns: int) -> None:
     """One complete valid input of ``name`` at stamp ``ns``: a frame of its sensors and/or its collaborators' codes."""
     from disac_ros.msg import RadarEcho, SemanticCode
     from sensor_msgs.msg import Image
+    from std_msgs.msg import UInt32
 
     valid = Valid(getattr(h.node, "system", None))
     if name == "channel":
         h.subs["/device_1/semantic/tx"].callback(valid(SemanticCode, "/device_1/semantic/tx", ns))
         return
     prefix = "/device_1" if name == "device_encoder" else "/device_0"
+    if name == "device_encoder":  # every frame again, whatever stride the fuzz left
+        h.subs["/device_1/frame_stride"].callback(valid(UInt32, "/device_1/frame_stride", ns))
     if name == "aggregator":
         for k in h.node.devices:
             for n in range(len(h.node.system.target_classes)):
@@ -291,6 +297,7 @@ def _valid_input(h: Harness, name: str, ns: int) -> None:
 def _cases():
     return [(name, topic) for name, topic in (
         ("device_encoder", "/device_1/camera/image_raw"), ("device_encoder", "/device_1/radar/echo"),
+        ("device_encoder", "/device_1/frame_stride"),
         ("channel", "/device_1/semantic/tx"), ("channel", "/device_2/semantic/tx"),
         ("aggregator", "/device_0/camera/image_raw"), ("aggregator", "/device_0/radar/echo"),
         ("aggregator", "/device_1/semantic/rx"), ("aggregator", "/device_1/semantic/timing"),

@@ -1,0 +1,92 @@
+"""Frame stride: the center tells its devices to encode every k-th frame when it cannot serve every frame.
+
+Newest-first queues bound latency under overload, but on shared hardware the devices still encode every offered
+frame and take CPU from the center, whose rate then falls below what it sustains alone. With a stride k every
+node works on the same frames (those whose index ``round(stamp / frame period)`` is a multiple of k), so the
+devices' work falls with the center's rate instead of competing with it. The center picks k from its own load
+(:class:`StrideAdvisor`): offered ``rate`` frames per wall second and ``service_s`` wall seconds per frame need
+``rate * service_s`` of it; k is the least stride that keeps that under ``utilisation``. This is rate-based flow
+control in the spirit of TCP's receive window, decided by the one node that knows its own capacity.
+"""
+from __future__ import annotations
+
+import math
+
+from disac_ros.stamps import NS
+
+
+def frame_index(stamp_ns: int, frame_period_s: float) -> int | None:
+    """The frame number of a stamp (None without a known frame period)."""
+    return round(stamp_ns / (frame_period_s * NS)) if frame_period_s > 0 else None
+
+
+def on_stride(stamp_ns: int, frame_period_s: float, stride: int) -> bool:
+    """Whether a frame of this stamp is one the stride keeps (every frame when stride is 1 or the period unknown)."""
+    index = frame_index(stamp_ns, frame_period_s)
+    return stride <= 1 or index is None or index % stride == 0
+
+
+class StrideAdvisor:
+    """The stride a center should ask of its devices, from its offered frame rate and its service time.
+
+    Call :meth:`offered` for every center frame offered (complete, or replaced in a keep-last queue while the
+    center was busy: otherwise an overloaded center would only see the frames it had time to take), :meth:`served`
+    with the wall time of every aggregation,
+    and :meth:`update` about once a second. Both rates are exponential moving averages (weight ``alpha`` per
+    update). The stride rises at once when the load ``rate * service_s`` exceeds ``utilisation`` x stride, and
+    falls one step at a time, only after ``hold`` updates in a row in which even ``margin`` x ``utilisation``
+    would leave room for a smaller one: a smaller stride gives the devices more work and the center less CPU, so
+    its service time rises again (hysteresis, no oscillation between two strides).
+    """
+
+    def __init__(self, utilisation: float = 0.95, max_stride: int = 8, alpha: float = 0.5, hold: int = 3,
+                 margin: float = 0.8):
+        if not 0 < utilisation <= 1 or max_stride < 1 or not 0 < alpha <= 1 or hold < 1 or not 0 < margin <= 1:
+            raise ValueError("StrideAdvisor needs 0 < utilisation <= 1, max_stride >= 1, 0 < alpha <= 1, hold >= 1 "
+                             "and 0 < margin <= 1")
+        self.utilisation, self.max_stride, self.alpha, self.hold = utilisation, max_stride, alpha, hold
+        self.margin = margin
+        self.reset()
+
+    def reset(self) -> None:
+        self.stride = 1
+        self.rate: float | None = None          # offered center frames per wall second (EMA)
+        self.service_s: float | None = None     # wall seconds per aggregation (EMA)
+        self._frames, self._service, self._served = 0, 0.0, 0
+        self._last: float | None = None
+        self._lower = 0
+
+    def offered(self, n: int = 1) -> None:
+        self._frames += max(0, n)
+
+    def served(self, seconds: float) -> None:
+        if math.isfinite(seconds) and seconds >= 0:
+            self._service += seconds
+            self._served += 1
+
+    def _ema(self, old: float | None, new: float) -> float:
+        return new if old is None else (1 - self.alpha) * old + self.alpha * new
+
+    def update(self, now: float) -> int:
+        """The stride after the frames and aggregations since the last update (``now``: wall seconds)."""
+        if self._last is not None and now > self._last:
+            self.rate = self._ema(self.rate, self._frames / (now - self._last))
+            if self._served:
+                self.service_s = self._ema(self.service_s, self._service / self._served)
+        self._last, self._frames, self._service, self._served = now, 0, 0.0, 0
+        if self.rate is None or self.service_s is None:
+            return self.stride
+        load = self.rate * self.service_s          # center-seconds of work per wall second at stride 1
+
+        def least(utilisation: float) -> int:
+            return min(self.max_stride, max(1, math.ceil(load / utilisation - 1e-9)))
+
+        if least(self.utilisation) > self.stride:
+            self.stride, self._lower = least(self.utilisation), 0
+        elif least(self.margin * self.utilisation) < self.stride:
+            self._lower += 1
+            if self._lower >= self.hold:
+                self.stride, self._lower = self.stride - 1, 0
+        else:
+            self._lower = 0
+        return self.stride

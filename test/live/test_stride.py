@@ -1,0 +1,53 @@
+"""disac_ros.live.stride: the frames a stride keeps, and the stride a center asks for from its load."""
+from __future__ import annotations
+
+import pytest
+
+from disac_ros.live.stride import StrideAdvisor, frame_index, on_stride
+from disac_ros.stamps import NS
+
+
+def test_every_node_keeps_the_same_frames():
+    period = 0.4  # the default scene's 2.5 frames per s
+    stamps = [int(round(k * period * NS)) + jitter for k in range(12) for jitter in (0, 3)]  # ns-rounding jitter
+    assert [frame_index(s, period) for s in stamps[::2]] == list(range(12))
+    kept = [frame_index(s, period) for s in stamps if on_stride(s, period, 3)]
+    assert kept == [0, 0, 3, 3, 6, 6, 9, 9]
+    assert all(on_stride(s, period, 1) for s in stamps) and all(on_stride(s, 0.0, 3) for s in stamps)
+
+
+def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: float = 0.0) -> list[int]:
+    """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``."""
+    strides = []
+    for t in range(seconds):
+        for k in range(int(rate)):
+            advisor.offered()
+            if k % advisor.stride == 0:
+                advisor.served(service_s(advisor.stride))
+        strides.append(advisor.update(start + t + 1.0))
+    return strides
+
+
+def test_a_center_that_keeps_up_asks_every_frame():
+    advisor = StrideAdvisor()
+    assert _run(advisor, 4, lambda k: 0.15, 10) == [1] * 10     # load 0.6 < 0.95
+
+
+def test_overload_raises_the_stride_at_once_and_it_falls_back_slowly_without_oscillating():
+    advisor = StrideAdvisor(hold=3)
+    # 8 frames/s, 0.2 s each while the devices encode every frame, 0.15 s once they encode half: load 1.6 -> 2
+    strides = _run(advisor, 8, lambda k: 0.2 if k == 1 else 0.15, 10)
+    assert strides[0] == 1 and strides[1] == 2 and set(strides[1:]) == {2}  # 8 * 0.15 = 1.2 > 0.76: stays 2
+    # the offered rate halves: 4 * 0.15 = 0.6 <= 0.76, so after 3 updates the stride falls by one
+    strides = _run(advisor, 4, lambda k: 0.15, 8, start=10.0)
+    assert strides[:2] == [2, 2] and strides[-1] == 1 and sorted(strides, reverse=True) == strides
+
+
+def test_the_stride_is_bounded_and_bad_settings_are_refused():
+    advisor = StrideAdvisor(max_stride=4)
+    assert _run(advisor, 20, lambda k: 1.0, 3)[-1] == 4
+    advisor.served(float("nan"))   # ignored
+    advisor.reset()
+    assert advisor.stride == 1 and advisor.update(100.0) == 1
+    with pytest.raises(ValueError):
+        StrideAdvisor(utilisation=0.0)
