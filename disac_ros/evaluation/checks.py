@@ -68,14 +68,22 @@ def semantic_cost(results: dict) -> dict | None:
 # --- run labels -----------------------------------------------------------------------------------------------
 
 def run_label(name: str, results: dict, decoders: bool = False) -> str:
-    """The paper's name of a run; ``decoders``: name LLM-DiSAC's decoder too (Figs. 5-7 context)."""
+    """The paper's name of a run; ``decoders``: name LLM-DiSAC's decoder too (Figs. 5-7 context).
+
+    A labelled variant names its switches (``MM-SD (gating)``), a run at another seed its seed.
+    """
     run = results["runs"].get(name)
     if run is None:
         return name
-    scheme, decoder = run["spec"]["scheme"], run["spec"]["decoder"]
-    if scheme == "llm-disac" and (decoders or decoder != "llama"):
-        return DECODER_LABELS[decoder]
-    return SCHEME_LABELS[scheme]
+    spec = run["spec"]
+    scheme, decoder = spec["scheme"], spec["decoder"]
+    label = DECODER_LABELS[decoder] if scheme == "llm-disac" and (decoders or decoder != "llama") \
+        else SCHEME_LABELS[scheme]
+    if spec.get("overrides"):
+        label += " (" + ", ".join(k if v is True else f"{k} {v}" for k, v in spec["overrides"]) + ")"
+    if spec.get("seed"):
+        label += f", seed {results.get('seed', 0) + spec['seed']}"
+    return label
 
 
 def decoder_runs(results: dict) -> list[str]:

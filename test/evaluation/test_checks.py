@@ -31,6 +31,11 @@ def test_checks_plots_and_report_on_a_synthetic_results_dictionary(tmp_path):
     assert checks.metrics_at(results, "sm-md-rf", 20) is None
     assert checks.run_label("llm-disac-lstm", results) == "LLM-DiSAC (with LSTM)"
     assert checks.run_label("llm-disac", results, decoders=True) == "LLM-DiSAC (LLaMA-family)"
+    variants = {"seed": 3, "runs": {"llm-disac-s2": {"spec": {"scheme": "llm-disac", "decoder": "llama", "seed": 2}},
+                                    "mm-sd-gated": {"spec": {"scheme": "mm-sd", "decoder": "llama",
+                                                             "overrides": [["gating", True]]}}}}
+    assert checks.run_label("llm-disac-s2", variants, decoders=True) == "LLM-DiSAC (LLaMA-family), seed 5"
+    assert checks.run_label("mm-sd-gated", variants) == "MM-SD (gating)"
     assert checks.decoder_runs(results) == ["llm-disac", "llm-disac-lstm"]
     assert {r["run"] for r in checks.position_rows(results)} == {"llm-disac", "mm-sd"}
     by_metric = {c["metric"]: c for c in checks.target_checks(results)}
