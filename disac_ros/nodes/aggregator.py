@@ -315,8 +315,8 @@ class Aggregator(Node):
             self._publish_stride()
             self.get_logger().info(
                 f"frame stride {before} -> {self.stride.stride}: offered {self.stride.rate:.2f} frames/s, "
-                f"{1e3 * self.stride.service_s:.0f} ms per frame (the devices now encode every "
-                f"{self.stride.stride}. frame)")
+                f"{1e3 * self.stride.service_s:.0f} ms per frame (the devices now encode one frame in "
+                f"{self.stride.stride})")
 
     def _diagnostics(self) -> dict:
         missing = [k for k in self.devices if k not in self.window.live()]

@@ -97,7 +97,7 @@ class DeviceEncoder(Node):
         if not 1 <= stride <= 64:
             return self.drops.warn("invalid", f"frame stride {stride} outside 1..64")
         if stride != self.frame_stride:
-            self.get_logger().info(f"the center asks for every {stride}. frame (was every {self.frame_stride}.)")
+            self.get_logger().info(f"the center asks for one frame in {stride} (was one in {self.frame_stride})")
         self.frame_stride = stride
 
     # -- encoding ---------------------------------------------------------------------------------------------
