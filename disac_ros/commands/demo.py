@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -140,7 +142,7 @@ def evaluate_test_split(data: Path, run_dir: Path, snr: float, seed: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from disac_ros.commands import generate, info, inspect, parse, train
+    from disac_ros.commands import info, inspect, parse, train
     from disac_ros.evaluation.plots import plot_training
     from disac_ros.runs import default_data, default_run
 
@@ -148,8 +150,10 @@ def run(args: argparse.Namespace) -> int:
     info.run(parse(info, []))
     data = Path(args.data) if args.data else default_data(args.preset)
     run_dir = Path(args.run) if args.run else default_run(args.preset)
-    print(f"\n== dataset ({args.preset} preset) -> {data} ==")
-    generate.run(parse(generate, ["--preset", args.preset, "--out", str(data)]))
+    print(f"\n== dataset ({args.preset} preset) -> {data} ==", flush=True)
+    # In a child process: Genesis's renderer and threads left in this one made the training after it segfault.
+    subprocess.run([sys.executable, "-m", "disac_ros.cli", "generate", "--preset", args.preset, "--out", str(data)],
+                   check=True)
     inspect.run(parse(inspect, [str(data)]))
     print(f"\n== two-stage training -> {run_dir} ==")
     train.run(parse(train, ["--data", str(data), "--out", str(run_dir), "--preset", args.preset]))

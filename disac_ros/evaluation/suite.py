@@ -14,7 +14,7 @@ are trained again per center (``RUN/stage2-<device>``). MM-SD, a single-device s
 each position's device.
 
 Epoch budget (:data:`BENCHMARK_EPOCHS`): on the default preset every scheme trains **5 epochs per stage** (stage 1
-and stage 2) instead of the preset's 8, the same for every scheme so that Table III's comparisons stay fair; with
+and stage 2), the preset's own budget, the same for every scheme so that Table III's comparisons stay fair; with
 3 seeds of the headline schemes the estimate of :func:`estimate_seconds` puts the default benchmark's 17 runs at
 about 115 minutes on the 2-core CPU (``disac benchmark --dry-run``; part of its rates are still the first world's,
 see ``config/throughput.yaml``, :data:`THROUGHPUT_FILE`, for how and where each was measured).
