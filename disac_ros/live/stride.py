@@ -14,6 +14,9 @@ import math
 
 from disac_ros.stamps import NS
 
+#: The largest stride a center may ask for and a device accepts (one frame in 64).
+MAX_STRIDE = 64
+
 
 def frame_index(stamp_ns: int, frame_period_s: float) -> int | None:
     """The frame number of a stamp (None without a known frame period)."""
@@ -31,12 +34,11 @@ class StrideAdvisor:
 
     Call :meth:`offered` for every center frame offered (complete, or replaced in a keep-last queue while the
     center was busy: otherwise an overloaded center would only see the frames it had time to take), :meth:`served`
-    with the wall time of every aggregation,
-    and :meth:`update` about once a second. Both rates are exponential moving averages (weight ``alpha`` per
-    update). The stride rises at once when the load ``rate * service_s`` exceeds ``utilisation`` x stride, and
-    falls one step at a time, only after ``hold`` updates in a row in which even ``margin`` x ``utilisation``
-    would leave room for a smaller one: a smaller stride gives the devices more work and the center less CPU, so
-    its service time rises again (hysteresis, no oscillation between two strides).
+    with the wall time of every aggregation, and :meth:`update` about once a second. Both rates are exponential
+    moving averages (weight ``alpha`` per update). The stride rises at once when the load ``rate * service_s``
+    exceeds ``utilisation`` x stride, and falls one step at a time, only after ``hold`` updates in a row in which
+    even ``margin`` x ``utilisation`` would leave room for a smaller one: a smaller stride gives the devices more
+    work and the center less CPU, so its service time rises again (hysteresis, no oscillation between two strides).
     """
 
     def __init__(self, utilisation: float = 0.95, max_stride: int = 8, alpha: float = 0.5, hold: int = 3,

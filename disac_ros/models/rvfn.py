@@ -286,10 +286,9 @@ class VisualFeatureExtractor(nn.Module):
         if self.check_inputs:
             check_tensor("image", image, "float [B, 3, H, W]", image.is_floating_point(),
                          (None, 3, *self.image_size))
-        if image.shape[0] > 1 and image.stride(0) == 0:  # one image expanded over a frame's targets: run once
-            f = self.backbone((image[:1] - self.mean) / self.std)[-1].expand(image.shape[0], -1, -1, -1)
-        else:
-            f = self.backbone((image - self.mean) / self.std)[-1]    # Eqs. (27)-(31): [B, C_4, h, w]
+        shared = image.shape[0] > 1 and image.stride(0) == 0  # one image expanded over a frame's targets
+        f = self.backbone(((image[:1] if shared else image) - self.mean) / self.std)[-1]  # Eqs. (27)-(31)
+        f = f.expand(image.shape[0], -1, -1, -1) if shared else f   # [B, C_4, h, w]: the backbone ran once
         tokens = self.proj(f.flatten(2).transpose(1, 2))           # [B, N, d_sf]
         s_cv = self.token_map(tokens.transpose(1, 2)).transpose(1, 2)  # s_CV [B, L_sf, d_sf]
         if self.cue_proj is None:

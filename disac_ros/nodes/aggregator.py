@@ -39,7 +39,7 @@ from disac_ros.inference import Received
 from disac_ros.live.checks import code_layout, duration, finite_states, header_stamp
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, PRESET, RUN, STRING_ARRAY, Param, scene_config
-from disac_ros.live.stride import StrideAdvisor, on_stride
+from disac_ros.live.stride import MAX_STRIDE, StrideAdvisor, on_stride
 from disac_ros.live.timing import STAGES, StageTimes, execution_time, module_timer
 from disac_ros.live.window import CollaboratorWindow
 from disac_ros.msg import EncoderTiming, LinkStats, SemanticCode, TargetStateArray
@@ -73,7 +73,7 @@ PARAMETERS = (
     Param("dead_after_s", 3.0, "a collaborator silent this long is no longer waited for [wall s]", (1e-3, MAX_AGE_S)),
     Param("max_pending", 8, "frames / stamps buffered", (1, MAX_PENDING)),
     Param("max_stride", 8, "largest frame stride asked of the collaborators when the center cannot serve every "
-          "frame (1: never ask)", (1, 64)),
+          "frame (1: never ask)", (1, MAX_STRIDE)),
     scene_config("the center's position places the markers"),
     PRESET,
     NUM_THREADS,

@@ -28,7 +28,7 @@ from std_msgs.msg import UInt32
 from disac_ros.live.checks import finite_array
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
 from disac_ros.live.params import MAX_AGE_S, MAX_PENDING, NUM_THREADS, RUN, Param
-from disac_ros.live.stride import on_stride
+from disac_ros.live.stride import MAX_STRIDE, on_stride
 from disac_ros.live.timing import StageTimes, module_timer
 from disac_ros.msg import EncoderTiming, SemanticCode
 from disac_ros.nodes.diagnostics import Diagnostics
@@ -94,8 +94,8 @@ class DeviceEncoder(Node):
     @guarded
     def on_stride(self, msg) -> None:
         stride = int(msg.data)
-        if not 1 <= stride <= 64:
-            return self.drops.warn("invalid", f"frame stride {stride} outside 1..64")
+        if not 1 <= stride <= MAX_STRIDE:
+            return self.drops.warn("invalid", f"frame stride {stride} outside 1..{MAX_STRIDE}")
         if stride != self.frame_stride:
             self.get_logger().info(f"the center asks for one frame in {stride} (was one in {self.frame_stride})")
         self.frame_stride = stride
