@@ -37,6 +37,7 @@ import numpy as np
 import psutil
 
 from disac_ros.ros.supervisor import STARTED
+from disac_ros.ros.transport import use_graph_profile
 
 
 def _cpu_s(pid: int) -> float:
@@ -94,6 +95,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     image_at: dict[tuple, float] = {}
     latencies, arrivals, estimates, truths = [], [], [], []
     diagnostics: dict[str, dict] = {}
+    use_graph_profile()
     context = rclpy.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("bench_graph", context=context)

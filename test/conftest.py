@@ -10,11 +10,13 @@ import pytest
 from bagtools import PERIOD, SIM_T0, TOPICS, N, disac, stamp, stop, targets_msg, wait_for
 
 from disac_ros.config import load_section
+from disac_ros.ros.transport import use_graph_profile
 
 # One DDS domain for this pytest process (and the subprocesses it starts), away from the default 0.
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(100, 200)))
 # Only this machine: tests never send DDS traffic beyond loopback.
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+use_graph_profile()  # as every node process does: a frame's burst fits Fast DDS's shared memory
 
 
 @pytest.fixture(scope="session")

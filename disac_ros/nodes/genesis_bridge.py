@@ -167,7 +167,7 @@ class GenesisBridge(Node):
         live = self.sequence_offset + sequence
         condition = sequence_condition(cfg, self.seed, live)  # the camera condition of the sequence, as generate
         self.scene.set_targets(positions, yaws, np.array([tr.variant for tr in trajs]))
-        views = self.scene.render(depth=needs_depth(condition))
+        views = self.scene.render(depth=needs_depth(condition), segmentation=False)  # only images go out
         # The noise of (seed, sequence, frame within it), as the generator draws it.
         camera_noise = np.random.default_rng([self.seed, live, local_frame, 23])
         sensed = frame_sensing(cfg, positions, velocities, yaws, sizes,

@@ -28,6 +28,9 @@ def _spin(factory: Callable[[], object], args: list[str] | None) -> int:
     import rclpy
     from rclpy.executors import ExternalShutdownException
 
+    from disac_ros.ros.transport import use_graph_profile
+
+    use_graph_profile()
     rclpy.init(args=args if args is not None else sys.argv)
     node, status = None, 0
     try:

@@ -34,6 +34,10 @@ def command_node(name: str) -> Iterator[tuple[object, list[int]]]:
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
+    from disac_ros.ros.transport import use_graph_profile
+
+    use_graph_profile()
+
     node = None
     try:
         rclpy.init(signal_handler_options=SignalHandlerOptions.NO)

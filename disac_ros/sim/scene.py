@@ -48,16 +48,17 @@ class CameraFrame:
 
     ``bbox`` rows are (x0, y0, x1, y1) in pixels, inclusive (column/row of the first and last target pixel);
     (-1, -1, -1, -1) for an invisible target. ``mask`` holds the target index of each pixel, -1 elsewhere.
-    ``depth`` (only from ``render(depth=True)``, else None) is the planar depth in metres, the z coordinate of each
+    The four segmentation fields are None from ``render(segmentation=False)`` (the live bridge: it publishes only
+    the image). ``depth`` (only from ``render(depth=True)``, else None) is the planar depth in metres, the z coordinate of each
     pixel's surface point in the camera frame (not the distance along the ray: see ``conditions.ray_distance``),
     and ``inf`` where no geometry is within the far clip (the sky).
     """
 
     rgb: np.ndarray          # [H, W, 3] uint8
-    visible: np.ndarray      # [N] bool
-    bbox: np.ndarray         # [N, 4] int
-    pixel_count: np.ndarray  # [N] int
-    mask: np.ndarray         # [H, W] int8
+    visible: np.ndarray | None      # [N] bool
+    bbox: np.ndarray | None         # [N, 4] int
+    pixel_count: np.ndarray | None  # [N] int
+    mask: np.ndarray | None         # [H, W] int8
     depth: np.ndarray | None = None  # [H, W] float32 [m], inf for the sky
 
 
@@ -310,10 +311,11 @@ class GenesisScene:
         """World-to-camera transform (4x4, OpenCV axes: x right, y down, z forward)."""
         return np.asarray(self._cameras[device_id].extrinsics, dtype=np.float64)
 
-    def render(self, depth: bool = False) -> dict[str, CameraFrame]:
+    def render(self, depth: bool = False, segmentation: bool = True) -> dict[str, CameraFrame]:
         """Render every device's RGB image and target segmentation for the current target poses.
 
-        With ``depth`` also each view's planar depth (``CameraFrame.depth``; read from the same rasterisation
+        ``segmentation=False`` skips the segmentation pass (a third of the rendering CPU at 128 px) and leaves the
+        frames' segmentation fields None; the image is the same. With ``depth`` also each view's planar depth (``CameraFrame.depth``; read from the same rasterisation
         pass, so the image is unchanged). Genesis' rasteriser reports the far clip distance (149.99 m for
         ``far`` 150) where nothing was drawn; like its ``render_pointcloud``, depths from ``far * (1 - 1e-3)``
         on are taken for the sky and set to ``inf``.
@@ -321,19 +323,22 @@ class GenesisScene:
         n = len(self._targets)
         frames = {}
         for dev_id, cam in self._cameras.items():
-            rgb, z, seg, _ = cam.render(rgb=True, depth=depth, segmentation=True, force_render=self._dirty)
+            rgb, z, seg, _ = cam.render(rgb=True, depth=depth, segmentation=segmentation, force_render=self._dirty)
             self._dirty = False
             if depth:
                 z = np.array(z, dtype=np.float32)
                 z[z >= cam.far * (1.0 - 1e-3)] = np.inf
+            rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+            if not segmentation:
+                frames[dev_id] = CameraFrame(rgb, None, None, None, None, z if depth else None)
+                continue
             mask = self._seg_lut[np.asarray(seg)]
             counts = np.bincount(mask.ravel().astype(np.int64) + 1, minlength=n + 1)[1:]
             bbox = np.full((n, 4), -1, dtype=np.int64)
             for t in np.flatnonzero(counts):
                 ys, xs = np.nonzero(mask == t)
                 bbox[t] = xs.min(), ys.min(), xs.max(), ys.max()
-            frames[dev_id] = CameraFrame(np.ascontiguousarray(rgb, dtype=np.uint8), counts > 0, bbox, counts, mask,
-                                         z if depth else None)
+            frames[dev_id] = CameraFrame(rgb, counts > 0, bbox, counts, mask, z if depth else None)
         return frames
 
     def close(self) -> None:

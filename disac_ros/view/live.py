@@ -31,6 +31,9 @@ def view_live(recording: ViewRecording, devices: list[str], num_targets: int, du
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     from disac_ros.ros.convert import import_message
+    from disac_ros.ros.transport import use_graph_profile
+
+    use_graph_profile()
 
     context = rclpy.Context()
     rclpy.init(context=context)

@@ -109,6 +109,18 @@ def test_render_depth_on_request(smoke_cfg, smoke_scene):
 
 
 @pytest.mark.slow
+def test_render_without_segmentation_draws_the_same_image(smoke_cfg, smoke_scene):
+    """``render(segmentation=False)`` (the live bridge's) leaves the segmentation out and draws the same pixels."""
+    scene = smoke_scene
+    scene.set_targets(np.array([[0.0, 0.0, 0.75], [-3.0, 4.0, 0.275], [3.0, -3.0, 3.5]]), np.array([0.3, 1.0, -2.0]))
+    full, fast = scene.render(), scene.render(segmentation=False)
+    for dev in smoke_cfg.devices:
+        assert fast[dev.id].mask is None and fast[dev.id].bbox is None and fast[dev.id].visible is None
+        np.testing.assert_array_equal(fast[dev.id].rgb, full[dev.id].rgb)
+    assert any(full[d.id].visible.any() for d in smoke_cfg.devices)   # targets were in view: the pixels compared
+
+
+@pytest.mark.slow
 def test_variants_render_the_chosen_size(cfg, scene):
     """Each variant renders at its own size, maps to its target in the segmentation, and the parked ones are unseen."""
     from disac_ros.sim.motion import target_size
