@@ -63,8 +63,8 @@ print([counts.get(k, 0) for k in range(4)], [counts.get(("echo", k), 0) for k in
 
 @pytest.mark.slow
 def test_a_frames_burst_reaches_another_process_whole():
-    """With the graph's profile every device's image and echoes of every frame arrive (Fast DDS's default 512 KB segment lost
-    two thirds of the first devices' images in this burst); the profile is what every node process sets."""
+    """With the graph's profile every device's image and echoes of every frame arrive (Fast DDS's default 512 KB
+    segment lost a third of the first devices' images in this burst); the profile is what every node process sets."""
     env = dict(os.environ)
     assert transport.use_graph_profile(env) is None  # conftest set it, as the nodes do: the user's choice stands
     assert env["FASTRTPS_DEFAULT_PROFILES_FILE"] == str(transport.PROFILE)
