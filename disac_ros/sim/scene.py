@@ -50,8 +50,8 @@ class CameraFrame:
     (-1, -1, -1, -1) for an invisible target. ``mask`` holds the target index of each pixel, -1 elsewhere.
     The four segmentation fields are None from ``render(segmentation=False)`` (the live bridge: it publishes only
     the image). ``depth`` (only from ``render(depth=True)``, else None) is the planar depth in metres, the z
-    coordinate of each pixel's surface point in the camera frame (not the distance along the ray: see ``conditions.ray_distance``),
-    and ``inf`` where no geometry is within the far clip (the sky).
+    coordinate of each pixel's surface point in the camera frame (not the distance along the ray: see
+    ``conditions.ray_distance``), and ``inf`` where no geometry is within the far clip (the sky).
     """
 
     rgb: np.ndarray          # [H, W, 3] uint8
@@ -316,9 +316,9 @@ class GenesisScene:
 
         ``segmentation=False`` skips the segmentation pass (a third of the rendering CPU at 128 px) and leaves the
         frames' segmentation fields None; the image is the same. With ``depth`` also each view's planar depth
-        (``CameraFrame.depth``; read from the same rasterisation pass, so the image is unchanged). Genesis' rasteriser reports the far clip distance (149.99 m for
-        ``far`` 150) where nothing was drawn; like its ``render_pointcloud``, depths from ``far * (1 - 1e-3)``
-        on are taken for the sky and set to ``inf``.
+        (``CameraFrame.depth``; read from the same rasterisation pass, so the image is unchanged). Genesis'
+        rasteriser reports the far clip distance (149.99 m for ``far`` 150) where nothing was drawn; like its
+        ``render_pointcloud``, depths from ``far * (1 - 1e-3)`` on are taken for the sky and set to ``inf``.
         """
         n = len(self._targets)
         frames = {}
