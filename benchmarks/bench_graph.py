@@ -8,7 +8,8 @@ Usage (after `source .venv/env.sh`, with a trained run, e.g. the one `make demo`
 
 Live (default): for each rate (frames per wall second) it starts the graph with ``disac launch``, the Genesis
 bridge rendering at that rate. ``--bag``: ``disac launch --no-bridge`` and ``disac play BAG --loop`` at the playback
-factor that gives that rate (the bag's frames are the scene's fps apart in sim time), its sensor topics, ground truth
+factor that gives that rate (from the pace of the bag's own center images in log time: a bag recorded with the
+bridge's ``rate_hz`` below the scene's fps is slower than sim time), its sensor topics, ground truth
 and /clock only: no rendering in the loop.
 It listens to the center's camera (``/device_0/camera/image_raw``), ``/targets`` and ``/diagnostics``. Latency is the
 wall time from receiving the center's image of a stamp to receiving ``/targets`` of the same stamp (both in this
@@ -46,6 +47,17 @@ def _cpu_s(pid: int) -> float:
         return t.user + t.system
     except psutil.NoSuchProcess:
         return float("nan")
+
+
+def bag_frame_rate(bag: str, topic: str) -> float:
+    """Frames per second of log time on ``topic`` of ``bag`` (1 / the median gap): the pace ``disac play`` scales."""
+    from rosbags.highlevel import AnyReader
+
+    with AnyReader([Path(bag)]) as reader:
+        stamps = [t for _, t, _ in reader.messages(connections=[c for c in reader.connections if c.topic == topic])]
+    if len(stamps) < 2:
+        raise SystemExit(f"{bag} holds fewer than two messages on {topic}")
+    return 1e9 / float(np.median(np.diff(np.sort(stamps))))
 
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
@@ -194,11 +206,9 @@ def main() -> None:
     parser.add_argument("--dead-collaborators", action="store_true",
                         help="kill every device_encoder at the first estimate: the center alone is measured")
     args = parser.parse_args()
-    fps = 0.0
+    fps = bag_frame_rate(args.bag, "/device_0/camera/image_raw") if args.bag else 0.0
     if args.bag:
-        from disac_ros.config import load_scene
-
-        fps = load_scene(preset=args.preset).dataset.fps
+        print(f"{args.bag}: {fps:.3g} center frames per second of log time")
     results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
                        args.dead_collaborators) for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"

@@ -214,7 +214,9 @@ def transmit_codes(codes: np.ndarray, snr_db: float, gain: float = 1.0, lossless
     channel = AWGNChannel(gain=math.sqrt(gain), lossless=lossless, equalize=True).eval()
     if generator is not None:  # AWGNChannel draws from the global RNG; fork it around the call for a seeded link
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
+            # The CPU generator only: torch.manual_seed also queues a CUDA seeding that records a stack trace
+            # while CUDA is not initialised, a third of the channel node's CPU per code.
+            torch.default_generator.manual_seed(int(torch.randint(0, 2**62, (1,), generator=generator)))
             y = channel.transmit(code, float(snr_db))
     else:
         y = channel.transmit(code, float(snr_db))

@@ -15,16 +15,19 @@ from disac_ros.config import CONFIG_DIR
 PROFILE = CONFIG_DIR / "fastdds.xml"
 #: Fast DDS 2.x reads the first, 3.x the second.
 PROFILE_VARIABLES = ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
+#: Variables by which a user chooses the transports: any of them set, the profile is not used.
+USER_CHOICES = (*PROFILE_VARIABLES, "FASTDDS_BUILTIN_TRANSPORTS")
 _FAST_DDS = ("", "rmw_fastrtps_cpp", "rmw_fastrtps_dynamic_cpp")
 
 
 def use_graph_profile(environ=os.environ) -> str | None:
     """Point Fast DDS at :data:`PROFILE`; returns its path, or None where the user's choice stands.
 
-    Nothing changes when another RMW is selected (``RMW_IMPLEMENTATION``) or a profile file is set already.
-    Child processes inherit the variables.
+    Nothing changes when another RMW is selected (``RMW_IMPLEMENTATION``) or the transports are chosen already (a
+    profile file, or ``FASTDDS_BUILTIN_TRANSPORTS``, e.g. ``UDPv4`` between hosts). Child processes inherit the
+    variables.
     """
-    if environ.get("RMW_IMPLEMENTATION", "") not in _FAST_DDS or any(environ.get(v) for v in PROFILE_VARIABLES):
+    if environ.get("RMW_IMPLEMENTATION", "") not in _FAST_DDS or any(environ.get(v) for v in USER_CHOICES):
         return None
     for variable in PROFILE_VARIABLES:
         environ[variable] = str(PROFILE)

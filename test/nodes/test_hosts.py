@@ -82,8 +82,11 @@ def hosts():
 
 def test_a_collaborator_on_another_host_feeds_the_center(hosts, smoke_run, monkeypatch):
     from disac_ros.launch_description import describe
+    from disac_ros.ros.transport import PROFILE_VARIABLES
 
     monkeypatch.setenv("FASTDDS_BUILTIN_TRANSPORTS", "UDPv4")
+    for variable in PROFILE_VARIABLES:  # the graph's profile (shared memory too) gives way to the UDP choice
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "SUBNET")
     monkeypatch.delenv("ROS_LOCALHOST_ONLY", raising=False)
     specs = {s.full_name: s for s in describe(preset="smoke", num_devices=2, run=smoke_run)}

@@ -82,5 +82,7 @@ def test_profile_is_set_only_where_the_user_chose_none():
     assert all(env[v] == str(transport.PROFILE) for v in transport.PROFILE_VARIABLES)
     mine = {"FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/my.xml"}
     assert transport.use_graph_profile(mine) is None and mine == {"FASTRTPS_DEFAULT_PROFILES_FILE": "/etc/my.xml"}
+    udp = {"FASTDDS_BUILTIN_TRANSPORTS": "UDPv4"}   # e.g. test/nodes/test_hosts.py: no shared memory
+    assert transport.use_graph_profile(udp) is None and len(udp) == 1
     cyclone = {"RMW_IMPLEMENTATION": "rmw_cyclonedds_cpp"}
     assert transport.use_graph_profile(cyclone) is None and len(cyclone) == 1
