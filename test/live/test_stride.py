@@ -33,12 +33,19 @@ def test_a_center_that_keeps_up_asks_every_frame():
     assert _run(advisor, 4, lambda k: 0.15, 10) == [1] * 10     # load 0.6 < 0.95
 
 
+def test_a_center_just_over_its_capacity_serves_newest_first_rather_than_halve_its_rate():
+    """5 frames/s at 0.2-0.26 s each (load 1.0-1.3): stride 2 would serve 2.5/s, stride 1 serves ~4-5/s."""
+    advisor = StrideAdvisor()
+    assert _run(advisor, 5, lambda k: 0.26, 10) == [1] * 10
+
+
 def test_overload_raises_the_stride_at_once_and_it_falls_back_slowly_without_oscillating():
     advisor = StrideAdvisor(hold=3)
     # 8 frames/s, 0.2 s each while the devices encode every frame, 0.15 s once they encode half: load 1.6 -> 2
+    # (1.6 / 0.95 rounds to 2)
     strides = _run(advisor, 8, lambda k: 0.2 if k == 1 else 0.15, 10)
-    assert strides[0] == 1 and strides[1] == 2 and set(strides[1:]) == {2}  # 8 * 0.15 = 1.2 > 0.76: stays 2
-    # the offered rate halves: 4 * 0.15 = 0.6 <= 0.76, so after 3 updates the stride falls by one
+    assert strides[0] == 1 and strides[1] == 2 and set(strides[1:]) == {2}  # 8 * 0.15 / 0.76 rounds to 2: stays
+    # the offered rate halves: 4 * 0.15 / 0.76 rounds to 1, so after 3 updates the stride falls by one
     strides = _run(advisor, 4, lambda k: 0.15, 8, start=10.0)
     assert strides[:2] == [2, 2] and strides[-1] == 1 and sorted(strides, reverse=True) == strides
 
