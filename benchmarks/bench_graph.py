@@ -61,7 +61,8 @@ def bag_frame_rate(bag: str, topic: str) -> float:
 
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
-            bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False) -> dict:
+            bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False,
+            overrides: list[str] | None = None) -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -88,6 +89,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     cmd += ["--no-bridge"] if bag else ["--set", f"genesis_bridge.rate_hz={float(rate)}"]
     if run:
         cmd += ["--run", run]
+    for override in overrides or []:
+        cmd += ["--set", override]
     graph = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     player = None
     summaries: list[str] = []
@@ -203,6 +206,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds after the first estimate not measured")
     parser.add_argument("--bag", default=None, help="feed the stack from this bag (no bridge) instead of live")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NODE.PARAM=VALUE",
+                        help="a node parameter for disac launch, e.g. aggregator.decoder_precision=int8")
     parser.add_argument("--dead-collaborators", action="store_true",
                         help="kill every device_encoder at the first estimate: the center alone is measured")
     args = parser.parse_args()
@@ -210,7 +215,7 @@ def main() -> None:
     if args.bag:
         print(f"{args.bag}: {fps:.3g} center frames per second of log time")
     results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
-                       args.dead_collaborators) for r in args.rate]
+                       args.dead_collaborators, args.overrides) for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
     print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
           "/targets received")
@@ -234,7 +239,8 @@ def main() -> None:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"preset": args.preset, "run": args.run, "num_devices": args.num_devices,
-                                    "source": source, "seconds": args.seconds, "warmup": args.warmup,
+                                    "source": source, "overrides": args.overrides, "seconds": args.seconds,
+                                    "warmup": args.warmup,
                                     "machine": f"{psutil.cpu_count()} cores", "command": " ".join(sys.argv),
                                     "results": results}, indent=1))
         print(f"\nfigures: {path}")

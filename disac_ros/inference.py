@@ -122,10 +122,12 @@ class AggregationCenter(_Side):
     """The center's half: its own RVFN + head, the collaborators' hand-over decoders, TRAM + heads.
 
     ``features_model`` (no link), ``decoders`` {device: decoder}, ``center_model`` (None for single-device schemes).
+    ``decoder_precision``: "float32" (as trained) or "int8" (:func:`disac_ros.models.decoders.for_inference`; on a
+    CPU only: on CUDA the decoders stay float32).
     """
 
-    def __init__(self, artifact: Artifact, device: torch.device | None = None):
-        from disac_ros.models.decoders import build_decoder
+    def __init__(self, artifact: Artifact, device: torch.device | None = None, decoder_precision: str = "float32"):
+        from disac_ros.models.decoders import build_decoder, for_inference
 
         super().__init__(artifact, device)
         self.collaborators = list(self.meta["collaborators"])
@@ -133,20 +135,23 @@ class AggregationCenter(_Side):
         own = build_device_model(self.model_cfg, self.manifest, link=False)
         self.features_model: DeviceModel = load_trainable(own, artifact.part("own."), artifact.path) \
             .to(self.device).eval()
-        self.decoders = {k: load_trainable(build_decoder(self.model_cfg), artifact.part(f"decoder.{k}."),
-                                           artifact.path).to(self.device).eval().requires_grad_(False)
+        precision = decoder_precision if self.device.type == "cpu" else "float32"
+        self.decoders = {k: for_inference(load_trainable(build_decoder(self.model_cfg), artifact.part(f"decoder.{k}."),
+                                                         artifact.path).to(self.device).eval().requires_grad_(False),
+                                          precision)
                          for k in self.collaborators}
+        self.decoder_precision = precision
         self.center_model: CenterModel | None = None
         if self.model_cfg.multi_device:
             model = CenterModel(self.model_cfg, detection_layout())
             self.center_model = load_trainable(model, artifact.part("tram."), artifact.path).to(self.device).eval()
 
     @classmethod
-    def load(cls, path: str | Path, center: str | None = None, device: torch.device | None = None
-             ) -> AggregationCenter:
+    def load(cls, path: str | Path, center: str | None = None, device: torch.device | None = None,
+             decoder_precision: str = "float32") -> AggregationCenter:
         """The center's artifact at ``path`` (an artifact folder, a folder of them, or a run directory)."""
         expected = {"center": center} if center else {}
-        return cls(read_artifact(resolve(path, "center", center), "center", **expected), device)
+        return cls(read_artifact(resolve(path, "center", center), "center", **expected), device, decoder_precision)
 
     @torch.inference_mode()
     def aggregate(self, center_image: np.ndarray, center_echoes: np.ndarray,

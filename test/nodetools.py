@@ -62,7 +62,8 @@ class FakeScene:
     def set_targets(self, positions, yaws, variants=None):
         self.placed.append((np.array(positions), np.array(yaws), None if variants is None else np.array(variants)))
 
-    def render(self, depth=False):
+    def render(self, depth=False, segmentation=True):
+        self.segmentation = segmentation   # the bridge asks for none: it publishes images only
         cam = self.cfg.camera
         return {d.id: SimpleNamespace(rgb=np.zeros((cam.height, cam.width, 3), np.uint8), depth=None)
                 for d in self.cfg.devices}

@@ -55,6 +55,7 @@ from disac_ros.models.language_model import blocks_attr, load_pretrained_lm, pre
 from disac_ros.models.prompt import PromptCodec, PromptTokenizer, channel_prompt
 
 __all__ = [
+    "PRECISIONS",
     "DecoderBuilder",
     "GPT2SemanticDecoder",
     "LLMSemanticDecoder",
@@ -62,6 +63,7 @@ __all__ = [
     "SemanticDecoder",
     "build_decoder",
     "decoder_kinds",
+    "for_inference",
     "register_decoder",
 ]
 
@@ -281,6 +283,36 @@ class RNNSemanticDecoder(SemanticDecoder):
         steps = torch.cat([e_hat, cond.unsqueeze(1).expand(-1, e_hat.shape[1], -1)], dim=-1)
         out, _ = self.rnn(steps)                                                  # [B, L_se, hidden]
         return self.feature(self.token(out.transpose(1, 2)).transpose(1, 2))
+
+
+# --- inference precision -----------------------------------------------------------------------------------------
+
+#: The weights a trained decoder can run with at inference (:func:`for_inference`).
+PRECISIONS = ("float32", "int8")
+
+
+def for_inference(decoder: SemanticDecoder, precision: str = "float32") -> SemanticDecoder:
+    """A trained ``decoder`` (eval mode) made ready to serve in ``precision``; changed in place and returned.
+
+    "float32": as trained. "int8" (CPU only): the LoRA updates merged into the frozen weights (Eq. 53 folded:
+    ``W + B A``), then every ``nn.Linear`` of the language-model backbone dynamically quantized by PyTorch
+    (``torch.ao.quantization.quantize_dynamic``: int8 weights, activations quantized per call); the code
+    projection, the readout and the skip path stay float32. Measured on ``make demo``'s model (README "Speed and
+    overload"): 2.5x less time per SmolLM2 decoder, offline accuracy at 20 dB 88.8 % instead of 89.7 %, NMSE within
+    0.3 dB. Recurrent decoders have no backbone and stay as they are.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    backbone = getattr(decoder, "backbone", None)
+    if precision == "float32" or backbone is None:
+        return decoder
+    from peft.tuners.lora import LoraLayer
+
+    for module in backbone.modules():
+        if isinstance(module, LoraLayer):
+            module.merge()
+    decoder.backbone = torch.ao.quantization.quantize_dynamic(backbone, {nn.Linear}, dtype=torch.qint8)
+    return decoder
 
 
 # --- registry and factory ------------------------------------------------------------------------------------------

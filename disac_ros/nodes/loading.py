@@ -40,18 +40,21 @@ def quiet_model_loading() -> None:
         pass
 
 
-def load_side(kind: str, path: str, side: str | None, num_threads: int):
+def load_side(kind: str, path: str, side: str | None, num_threads: int, decoder_precision: str = "float32"):
     """This node's half of a trained system, on ``num_threads`` torch threads (:mod:`disac_ros.inference`).
 
     ``kind`` "device": the :class:`~disac_ros.inference.SensingDevice` of device ``side``; "center": the
     :class:`~disac_ros.inference.AggregationCenter` (``side`` None: the run's center). ``path``: an artifact folder
-    written by ``disac export`` or a run directory (exported on the fly).
+    written by ``disac export`` or a run directory (exported on the fly). ``decoder_precision``: the center's
+    decoders (:class:`~disac_ros.inference.AggregationCenter`).
     """
     from disac_ros.inference import AggregationCenter, SensingDevice
 
     quiet_model_loading()
     set_torch_threads(num_threads)
     try:
-        return SensingDevice.load(path, side) if kind == "device" else AggregationCenter.load(path, side)
+        if kind == "device":
+            return SensingDevice.load(path, side)
+        return AggregationCenter.load(path, side, decoder_precision=decoder_precision)
     except (FileNotFoundError, ValueError) as exc:
         raise ConfigError(f"run {path!r}: {exc}") from exc

@@ -14,6 +14,7 @@ from disac_ros.models.decoders import (
     RNNSemanticDecoder,
     build_decoder,
     decoder_kinds,
+    for_inference,
     register_decoder,
 )
 from disac_ros.models.lstn import AWGNChannel, SemanticEncoder, demodulate, modulate
@@ -232,3 +233,35 @@ def test_local_hf_checkpoint_directory(smol, tmp_path):
     assert gpt(torch.randn(2, L_SE, D_SE), 5.0, 5.0).shape == (2, L_SF, D_SF)
     with pytest.raises(ValueError, match="gpt2"):
         GPT2SemanticDecoder(L_SF, D_SF, L_SE, D_SE, model_path=llama_dir)
+
+
+def test_int8_inference_folds_lora_and_quantizes_only_the_language_model(llm_decoder):
+    """``for_inference(..., "int8")``: each LoRA update folded into its frozen weight before it is quantized, every
+    linear layer of the LM int8, the code projection, readout and skip path float; the output close to float32's;
+    recurrent decoders unchanged; an unknown precision refused."""
+    from peft.tuners.lora import LoraLayer
+
+    torch.manual_seed(1)
+    decoder = copy.deepcopy(llm_decoder).eval()
+    for name, p in decoder.backbone.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(p, std=0.5)    # an update larger than a quantization step (peft starts B at 0)
+    lora = next(n for n, m in decoder.backbone.named_modules() if isinstance(m, LoraLayer))
+    layer = decoder.backbone.get_submodule(lora)
+    weight, delta = layer.base_layer.weight.detach().clone(), layer.get_delta_weight("default").detach().clone()
+    e, snr, dist = torch.randn(3, L_SE, D_SE), torch.full((3,), 20.0), torch.full((3,), 25.0)
+    with torch.inference_mode():
+        ref = decoder(e, snr, dist)
+        assert for_inference(decoder, "float32") is decoder
+        out = for_inference(decoder, "int8")(e, snr, dist)
+    quantized = decoder.backbone.get_submodule(lora).base_layer.weight()
+    step = quantized.q_scale()
+    assert (quantized.dequantize() - (weight + delta)).abs().max() <= step          # W + B A, to one step
+    assert (quantized.dequantize() - weight).abs().max() > 5 * step                  # not W alone
+    assert not [m for m in decoder.backbone.modules() if type(m) is torch.nn.Linear]   # every LM linear is int8
+    assert type(decoder.in_proj) is torch.nn.Linear and type(decoder.skip_feature) is torch.nn.Linear
+    assert ((out - ref).norm() / ref.norm()).item() < 0.45   # a large update widens the int8 steps too
+    rnn = RNNSemanticDecoder(L_SF, D_SF, L_SE, D_SE, kind="gru").eval()
+    assert for_inference(rnn, "int8") is rnn and isinstance(rnn.rnn, torch.nn.GRU)
+    with pytest.raises(ValueError, match="precision"):
+        for_inference(rnn, "fp16")

@@ -16,6 +16,7 @@ class _FakeSide:
     image_shape, echo_shape, code_shape = (4, 4, 3), (1, 2, 3), (4, 8)
     frame_period_s = 0.0  # unknown: no skipped-frame count
     model_cfg = types.SimpleNamespace(scheme="llm_disac")
+    decoder_precision = "float32"
 
     def __init__(self, device_id: str | None = None):
         import torch
@@ -36,7 +37,8 @@ def fake_run(monkeypatch):
     import disac_ros.inference
 
     monkeypatch.setattr(disac_ros.inference.SensingDevice, "load", lambda path, device_id: _FakeSide(device_id))
-    monkeypatch.setattr(disac_ros.inference.AggregationCenter, "load", lambda path, center=None: _FakeSide())
+    monkeypatch.setattr(disac_ros.inference.AggregationCenter, "load",
+                        lambda path, center=None, decoder_precision="float32": _FakeSide())
 
 
 @pytest.fixture

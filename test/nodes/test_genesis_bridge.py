@@ -76,6 +76,7 @@ def test_step_places_the_drawn_variants(bridge):
         np.testing.assert_array_equal(positions, [tr.position(t) for tr in expected])
         np.testing.assert_array_equal(variants, [tr.variant for tr in expected])
     assert node._targets_at(10**4)[-2:] == (0, 10**4)  # never resampled
+    assert node.scene.segmentation is False               # no segmentation pass for images alone
 
 
 def test_the_bridge_senses_a_scene_state_as_the_generator_did(rclpy_context, smoke_cfg, smoke_scene, smoke_data,
