@@ -17,7 +17,8 @@ d_sf]`` (:class:`SemanticDecoder`), so the device model, the trainer and the ROS
 * ``"lstm"`` / ``"gru"`` - :class:`RNNSemanticDecoder`, the recurrent baselines, conditioned on normalised SNR and
   distance numbers (no text).
 
-What lives where: this module holds the decoder networks and the registry;
+What lives where: this module holds the decoder networks, the registry and the inference precision
+(:func:`for_inference`);
 :mod:`disac_ros.models.language_model` loads the pretrained LM (GGUF -> Hugging Face conversion and its cache,
 truncation, LoRA injection); :mod:`disac_ros.models.prompt` writes the channel prompt and tokenises it.
 
