@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 
-def call_ms(decoder, targets: int, shape: tuple[int, int], calls: int = 40) -> float:
+def call_ms(decoder, targets: int, shape: tuple[int, int], calls: int = 100) -> float:
     """Median wall milliseconds of ``decoder`` on ``targets`` codes of ``shape`` at 20 dB and 25 m."""
     codes, snr, dist = torch.randn(targets, *shape), torch.full((targets,), 20.0), torch.full((targets,), 25.0)
     times = []
@@ -45,24 +45,18 @@ def main() -> None:
     args = parser.parse_args()
     from disac_ros import runs
     from disac_ros.evaluation.offline import evaluate_offline
-    from disac_ros.models.decoders import PRECISIONS, for_inference
+    from disac_ros.models.decoders import PRECISIONS
 
     torch.set_num_threads(1)
     run = runs.Run(Path(args.run) if args.run else runs.default_run(args.preset))
     data = Path(args.data) if args.data else runs.default_data(args.preset)
     targets, shape = len(run.target_classes), run.code_shape
-    load_decoder = runs.Run.load_decoder
     results = {}
     for precision in PRECISIONS:
-        runs.Run.load_decoder = lambda self, device_id, device=None, p=precision: for_inference(
-            load_decoder(self, device_id, device), p)
-        try:
-            sender = run.collaborators()[0]
-            ms = call_ms(run.load_decoder(sender), targets, shape)
-            t0 = time.monotonic()
-            evaluation = evaluate_offline(data, run.path, [args.snr], centers=[run.center], split="test", seed=0)
-        finally:
-            runs.Run.load_decoder = load_decoder
+        ms = call_ms(run.load_decoder(run.collaborators()[0], precision=precision), targets, shape)
+        t0 = time.monotonic()
+        evaluation = evaluate_offline(data, run.path, [args.snr], centers=[run.center], split="test", seed=0,
+                                      decoder_precision=precision)
         row = evaluation["centers"][run.center]["by_snr"][f"{args.snr:g}"]
         metrics = row["metrics"]["normalised"]
         nmse = {k: v for k, v in metrics.items() if k.startswith("nmse_db")}

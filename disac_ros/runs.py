@@ -285,14 +285,17 @@ class Run:
         load_weights(model, self.center_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()
 
-    def load_decoder(self, device_id: str, device: torch.device | None = None):
-        """The decoder ``device_id`` handed over to the center (``handover/<device>/decoder.safetensors``), frozen."""
+    def load_decoder(self, device_id: str, device: torch.device | None = None, precision: str = "float32"):
+        """The decoder ``device_id`` handed over to the center, frozen, in ``precision`` (``for_inference``).
+
+        From ``handover/<device>/decoder.safetensors``; :func:`disac_ros.models.decoders.for_inference`.
+        """
         from disac_ros.checkpoint import load_weights
-        from disac_ros.models.decoders import build_decoder
+        from disac_ros.models.decoders import build_decoder, for_inference
         self._device(device_id)
         decoder = build_decoder(self.model_cfg)
         load_weights(decoder, self.handover_dir(device_id) / "decoder.safetensors", self.weights_config)
-        return decoder.to(device or "cpu").eval().requires_grad_(False)
+        return for_inference(decoder.to(device or "cpu").eval().requires_grad_(False), precision)
 
     def load_center_model(self, center: str | None = None, device: torch.device | None = None):
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""

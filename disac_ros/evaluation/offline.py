@@ -89,7 +89,7 @@ def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offse
 def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | list[float] = EVAL_SNRS_DB,
                      centers: list[str] | None = None, split: str = "test", seed: int = 0,
                      batch_size: int = 64, examples: int = 0, prompts: tuple[str, ...] = ("true",),
-                     lossless_link: bool = False, records: bool = False) -> dict:
+                     lossless_link: bool = False, records: bool = False, decoder_precision: str = "float32") -> dict:
     """Every metric of one run on ``split`` at each SNR [dB] and for each aggregation center.
 
     The one evaluation of a trained run: ``disac evaluate``, ``disac benchmark`` and ``disac demo`` call it.
@@ -99,15 +99,21 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
     decoders told nothing, or a wrong link, :meth:`CenterSide.decode`); ``lossless_link`` adds, once per center,
     the trained model over a noiseless link, its decoders told the top of the training SNR range
     (``"lossless_link"``, an upper bound of what a better link gives). ``records`` also writes every evaluation's
-    per-sample outcomes to :func:`records_path` (what the report's intervals are computed from). Returns::
+    per-sample outcomes to :func:`records_path` (what the report's intervals are computed from), which hold the
+    float32 model's: ``decoder_precision`` "int8" (:func:`disac_ros.models.decoders.for_inference`, the aggregator
+    node's option) is refused with ``records``. Returns::
 
-        {"run", "data", "split", "seed", "scheme", "decoder", "multi_device", "lossless", "samples": N per center,
+        {"run", "data", "split", "seed", "scheme", "decoder", "decoder_precision", "multi_device", "lossless",
+         "samples": N per center,
          "snrs_db": [...], "classes": [...], "units": {"normalised": ..., "si": ...},
          "centers": {device: {"position": 1-based index, "snr_independent": bool,
                               "by_snr": {"20": {"metrics": {"normalised": {...}, "si": {...}},
                                                 "center_only": {...}  (multi-device only),
                                                 "examples": [...] (with examples > 0)}}}}}
     """
+    if records and decoder_precision != "float32":
+        raise ValueError(f"records hold the float32 model's outcomes; evaluate decoder_precision "
+                         f"{decoder_precision!r} without records")
     data = Path(data)
     run = run if isinstance(run, Run) else Run(run)
     manifest = run.check_data(data)
@@ -125,7 +131,8 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
     snrs = [float(s) for s in snrs_db]
     result: dict = {
         "run": str(run.path), "data": str(data), "split": split, "seed": seed, "scheme": model_cfg.scheme,
-        "decoder": model_cfg.decoder if model_cfg.multi_device else None, "multi_device": model_cfg.multi_device,
+        "decoder": model_cfg.decoder if model_cfg.multi_device else None, "decoder_precision": decoder_precision,
+        "multi_device": model_cfg.multi_device,
         "lossless": model_cfg.lossless, "snrs_db": snrs, "classes": manifest["classes"], "samples": {},
         "units": {"normalised": "x_n = (x - offset) / scale in (0, 1); NMSE in dB, RMSE unitless",
                   "si": "distance m, azimuth rad, pitch rad, radial velocity m/s; NMSE in dB"},
@@ -150,7 +157,7 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
                 row["examples"] = example_rows(pred, keys, manifest["classes"], offset, scale, examples)
             entry["by_snr"] = {snr_key(s): row for s in snrs}
         else:
-            side = CenterSide(run, data, center)
+            side = CenterSide(run, data, center, decoder_precision)
             model = run.load_center_model(center, side.dev)
             part = side.split(split)
             if not len(part):

@@ -299,7 +299,7 @@ def for_inference(decoder: SemanticDecoder, precision: str = "float32") -> Seman
     ``W + B A``), then every ``nn.Linear`` of the language-model backbone dynamically quantized by PyTorch
     (``torch.ao.quantization.quantize_dynamic``: int8 weights, activations quantized per call); the code
     projection, the readout and the skip path stay float32. Measured on ``make demo``'s model (README "Speed and
-    overload"): 2.5x less time per SmolLM2 decoder, offline accuracy at 20 dB 88.8 % instead of 89.7 %, NMSE within
+    overload"): about half the time per SmolLM2 decoder, offline accuracy at 20 dB 88.8 % instead of 89.7 %, NMSE within
     0.3 dB. Recurrent decoders have no backbone and stay as they are.
     """
     if precision not in PRECISIONS:

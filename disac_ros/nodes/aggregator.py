@@ -89,7 +89,7 @@ PARAMETERS = (
     PRESET,
     NUM_THREADS,
     Param("decoder_precision", "float32", "the collaborators' decoders on a CPU: float32 (as trained) or int8 (LoRA "
-          "merged, the language model's linear layers quantized: 2.5x faster, 0.9 accuracy points lower offline)",
+          "merged, the language model's linear layers quantized: about 2x faster, 0.9 accuracy points lower offline)",
           check=one_of(PRECISIONS)),
     Param("summary_period_s", 10.0, "period of the info summary [wall s]", (0.1, 3600.0)),
 )

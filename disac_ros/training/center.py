@@ -158,17 +158,17 @@ class CenterSide:
     """What the aggregation center holds after stage 1.
 
     Its own model (RVFN + head, no link), each collaborator's decoder, the channel the codes cross and each
-    collaborator's pose relative to it.
+    collaborator's pose relative to it. ``decoder_precision``: the decoders' (:meth:`Run.load_decoder`).
     """
 
-    def __init__(self, run: Run, data: Path, center: str | None = None):
+    def __init__(self, run: Run, data: Path, center: str | None = None, decoder_precision: str = "float32"):
         self.run, self.data, self.dev = run, Path(data), pick_device()
         run.check_data(data)
         self.cfg = run.model_cfg
         self.center = center or run.center
         self.collaborators = run.collaborators(self.center)
         self.center_model = run.load_center_features(self.center, self.dev)
-        self.decoders = [run.load_decoder(k, self.dev) for k in self.collaborators]
+        self.decoders = [run.load_decoder(k, self.dev, decoder_precision) for k in self.collaborators]
         self.channel = AWGNChannel(lossless=self.cfg.lossless)
         self.poses = torch.from_numpy(relative_poses(run.scene, self.center, self.collaborators)).to(self.dev)
 

@@ -41,3 +41,17 @@ def test_evaluation_reports_every_metric_and_examples(smoke_data, run):
             assert all(np.isfinite(v) for v in row[part][scale].values())
     example = row["examples"][0]
     assert example["true_class"] in ("car", "dog", "drone") and len(example["pred"]) == 4
+
+
+def test_int8_decoders_change_only_the_decoded_part_and_keep_no_records(smoke_data, run):
+    """``decoder_precision="int8"`` (the aggregator's option) evaluates the same samples: the center alone, which
+    decodes nothing, scores exactly as in float32, the full model near it; records (float32's) are refused."""
+    full = evaluate_offline(smoke_data, run, [10.0])
+    int8 = evaluate_offline(smoke_data, run, [10.0], decoder_precision="int8")
+    assert (full["decoder_precision"], int8["decoder_precision"]) == ("float32", "int8")
+    a, b = full["centers"]["device_0"]["by_snr"]["10"], int8["centers"]["device_0"]["by_snr"]["10"]
+    assert a["center_only"] == b["center_only"]
+    assert all(np.isfinite(v) for v in b["metrics"]["si"].values())
+    assert a["metrics"]["normalised"] != b["metrics"]["normalised"]   # the decoders did change
+    with pytest.raises(ValueError, match="records"):
+        evaluate_offline(smoke_data, run, [10.0], decoder_precision="int8", records=True)
