@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-#: Wall seconds the graph gets to start before the first replayed sequence counts (as ``disac demo``'s).
-START_S = 80.0
+from disac_ros.commands.demo import START_ALLOWANCE_S
 
 
 def replay(run: Path, preset: str, sequences: int, snr: float, rate_hz: float, out: Path) -> None:
@@ -36,7 +35,7 @@ def replay(run: Path, preset: str, sequences: int, snr: float, rate_hz: float, o
     from disac_ros.runs import Run
 
     scene = Run(run).scene.dataset
-    seconds = START_S + sequences * scene.duration * scene.fps / rate_hz
+    seconds = START_ALLOWANCE_S + sequences * scene.duration * scene.fps / rate_hz
     disac = [sys.executable, "-m", "disac_ros.cli"]
     print(f"replaying {sequences} dataset sequences through the live graph: {seconds:.0f} s", flush=True)
     recorder = subprocess.Popen([*disac, "record", "--topics", "/targets", "/ground_truth/targets", "--out",
