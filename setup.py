@@ -23,5 +23,6 @@ setup(
         "disac-device-encoder = disac_ros.nodes.device_encoder:main",
         "disac-channel = disac_ros.nodes.channel:main",
         "disac-aggregator = disac_ros.nodes.aggregator:main",
+        "disac-container = disac_ros.nodes.container:main",
     ]},
 )

@@ -19,8 +19,9 @@ system time of its process over the measured interval, psutil), what each device
 and its drops by reason (its last ``/diagnostics`` status). Accuracy and SI RMSE of the measured interval's
 ``/targets`` against ``/ground_truth/targets`` (matched by stamp and target id). ``--dead-collaborators``: every
 ``device_encoder`` is killed (SIGKILL) at the first estimate, so the measured interval is the center alone; its
-``/targets`` should keep the rate and score as the benchmark's "center alone" row. The table is printed and, with
-``--json``, saved.
+``/targets`` should keep the rate and score as the benchmark's "center alone" row. ``--compose``: the stack's nodes
+in one process (``disac launch --compose``); CPU is then the container's, drops still each node's. The table is
+printed and, with ``--json``, saved.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def bag_frame_rate(bag: str, topic: str) -> float:
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
             bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False,
-            overrides: list[str] | None = None) -> dict:
+            overrides: list[str] | None = None, composed: bool = False) -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -87,6 +88,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     cmd = [*disac, "launch", "--preset", preset, "--num-devices", str(num_devices),
            "--set", "aggregator.summary_period_s=5.0"]
     cmd += ["--no-bridge"] if bag else ["--set", f"genesis_bridge.rate_hz={float(rate)}"]
+    cmd += ["--compose"] if composed else []
     if run:
         cmd += ["--run", run]
     for override in overrides or []:
@@ -183,13 +185,15 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     except ValueError as exc:  # nothing matched: say so in the figures
         quality = {"error": str(exc)}
     nodes = {}
-    for label in sorted(pids):
+    for label in sorted(set(pids) | set(diagnostics)):  # composed: the container's CPU, each node's drops
         status = diagnostics.get(label, {})
-        nodes[label] = {"cpu_ms_per_target_msg": 1e3 * (cpu1[label] - cpu0[label]) / count if count else None,
-                        "cpu_cores": (cpu1[label] - cpu0[label]) / seconds,
+        cpu = cpu1[label] - cpu0[label] if label in pids else None
+        nodes[label] = {"cpu_ms_per_target_msg": 1e3 * cpu / count if count and cpu is not None else None,
+                        "cpu_cores": cpu / seconds if cpu is not None else None,
                         "drops": {k.removeprefix("dropped."): int(v) for k, v in status.items()
                                   if k.startswith("dropped.")}}
-    return {"mode": ("bag" if bag else "live") + (", collaborators dead" if dead_collaborators else ""),
+    return {"mode": ("bag" if bag else "live") + (", collaborators dead" if dead_collaborators else "")
+            + (", composed" if composed else ""),
             "rate": rate, "targets_per_s": count / seconds, "samples": len(lat), "quality": quality,
             "p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
             "p95_ms": float(np.percentile(lat, 95)) if len(lat) else None, "nodes": nodes,
@@ -210,12 +214,16 @@ def main() -> None:
                         help="a node parameter for disac launch, e.g. aggregator.decoder_precision=int8")
     parser.add_argument("--dead-collaborators", action="store_true",
                         help="kill every device_encoder at the first estimate: the center alone is measured")
+    parser.add_argument("--compose", action="store_true",
+                        help="disac launch --compose: the encoders, channel and aggregator in one process")
     args = parser.parse_args()
+    if args.compose and args.dead_collaborators:
+        parser.error("--dead-collaborators kills encoder processes: not with --compose")
     fps = bag_frame_rate(args.bag, "/device_0/camera/image_raw") if args.bag else 0.0
     if args.bag:
         print(f"{args.bag}: {fps:.3g} center frames per second of log time")
     results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
-                       args.dead_collaborators, args.overrides) for r in args.rate]
+                       args.dead_collaborators, args.overrides, args.compose) for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
     print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
           "/targets received")
@@ -232,14 +240,16 @@ def main() -> None:
         print(f"\n{r['rate']:g} frames/s: per node CPU ms per /targets message (cores), drops")
         for label, n in r["nodes"].items():
             ms = n["cpu_ms_per_target_msg"]
-            print(f"  {label:<26} {ms if ms is None else round(ms, 1)!s:>8} ({n['cpu_cores']:.2f})  "
+            cores = "" if n["cpu_cores"] is None else f"({n['cpu_cores']:.2f})"
+            print(f"  {label:<26} {'-' if ms is None else round(ms, 1)!s:>8} {cores:>6}  "
                   f"{', '.join(f'{k} {v}' for k, v in n['drops'].items()) or 'no drops'}")
         print(f"  aggregator's last summary: {r['eq14']}")
     if args.json:
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"preset": args.preset, "run": args.run, "num_devices": args.num_devices,
-                                    "source": source, "overrides": args.overrides, "seconds": args.seconds,
+                                    "source": source, "overrides": args.overrides, "composed": args.compose,
+                                    "seconds": args.seconds,
                                     "warmup": args.warmup,
                                     "machine": f"{psutil.cpu_count()} cores", "command": " ".join(sys.argv),
                                     "results": results}, indent=1))

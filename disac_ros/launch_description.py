@@ -13,7 +13,9 @@ aggregation center) the graph is::
     aggregator                           the center: its own sensors + every link
 
 An encoder runs in its device's namespace and uses relative topic names (:mod:`disac_ros.topics`), so
-``camera/image_raw`` is ``/<dev>/camera/image_raw`` there; the other nodes name ``<dev>/...`` topics.
+``camera/image_raw`` is ``/<dev>/camera/image_raw`` there; the other nodes name ``<dev>/...`` topics. Each node
+is a process by default, as on separate devices; :func:`compose` puts the stack's nodes in one process (same names,
+parameters and topics) for a machine that hosts them all.
 """
 from __future__ import annotations
 
@@ -109,6 +111,43 @@ def describe(scene_config: str | Path | None = None, preset: str | None = None, 
     assert len({s.full_name for s in out}) == len(out), "node names must be unique"
     assert devices[0] == center
     return out
+
+
+#: The nodes ``compose`` puts in one process by default: the stack (the bridge, the world, stays on its own).
+STACK = ("device_encoder", "channel", "aggregator")
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Several nodes in one process: ``python -m disac_ros.nodes.container NODES_JSON`` (see that module)."""
+
+    nodes: tuple[NodeSpec, ...]
+    name: str = "container"
+    executable = "container"
+    namespace = ""
+
+    @property
+    def module(self) -> str:
+        return f"{PACKAGE}.nodes.{self.executable}"
+
+    @property
+    def full_name(self) -> str:
+        return f"/{self.name}"
+
+    def nodes_json(self) -> str:
+        """The container's one argument: each node's executable and its own ``--ros-args``."""
+        return json.dumps([{"executable": s.executable, "arguments": s.ros_arguments()} for s in self.nodes])
+
+    def ros_arguments(self) -> list[str]:
+        """The container's command line after the module (its process-wide ``--ros-args`` follow)."""
+        return [self.nodes_json(), "--ros-args"]
+
+
+def compose(specs: list[NodeSpec], executables: tuple[str, ...] = STACK) -> list[NodeSpec | ContainerSpec]:
+    """``specs`` with the nodes of ``executables`` moved into one :class:`ContainerSpec` (after the others)."""
+    inside = tuple(s for s in specs if s.executable in executables)
+    rest: list[NodeSpec | ContainerSpec] = [s for s in specs if s.executable not in executables]
+    return [*rest, ContainerSpec(inside)] if inside else rest
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict]:

@@ -1,6 +1,6 @@
 """ROS 2 launch file of the live LLM-DiSAC graph for N devices.
 
-    ros2 launch disac_ros disac.launch.py num_devices:=4 preset:=default run:=/path/to/run [rviz:=true]
+    ros2 launch disac_ros disac.launch.py num_devices:=4 preset:=default run:=/path/to/run [rviz:=true] [compose:=true]
 
 The node list comes from ``disac_ros.launch_description.describe``, the function ``disac launch`` calls too, so the
 two launchers start the same executables with the same parameters: each node's defaults (its ``PARAMETERS`` table),
@@ -15,7 +15,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from disac_ros.launch_description import PACKAGE, describe
+from disac_ros.launch_description import PACKAGE, ContainerSpec, compose, describe
 from disac_ros.ros import rviz
 
 
@@ -29,21 +29,25 @@ def launch_nodes(context, *args, **kwargs):
     def value(name: str) -> str:
         return LaunchConfiguration(name).perform(context)
 
-    specs = describe(scene_config=value("scene_config") or _share("config", "scene.yaml"),
-                     preset=value("preset") or None,
-                     num_devices=int(value("num_devices")),
-                     run=value("run") or None,
-                     params_file=value("params_file") or _share("config", "disac.yaml"),
-                     use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"),
-                     bridge=value("bridge").lower() in ("true", "1", "yes"))
-    nodes = [Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
+    described = describe(scene_config=value("scene_config") or _share("config", "scene.yaml"),
+                         preset=value("preset") or None,
+                         num_devices=int(value("num_devices")),
+                         run=value("run") or None,
+                         params_file=value("params_file") or _share("config", "disac.yaml"),
+                         use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"),
+                         bridge=value("bridge").lower() in ("true", "1", "yes"))
+    specs = compose(described) if value("compose").lower() in ("true", "1", "yes") else described
+    nodes = [Node(package=PACKAGE, executable=spec.executable, arguments=[spec.nodes_json()], output="screen",
+                  emulate_tty=True)  # no name: a process-wide __node remap would rename every node inside
+             if isinstance(spec, ContainerSpec) else
+             Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
                   parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
                   [spec.all_parameters()],
                   output="screen", emulate_tty=True)
              for spec in specs]
     if value("rviz").lower() in ("true", "1", "yes"):  # RViz with one camera per launched device
-        devices = [spec.namespace for spec in specs if spec.executable == "device_encoder"]
-        center = next(spec.parameters.get("center", "") for spec in specs if spec.executable == "aggregator")
+        devices = [spec.namespace for spec in described if spec.executable == "device_encoder"]
+        center = next(spec.parameters.get("center", "") for spec in described if spec.executable == "aggregator")
         config = rviz.write(tempfile.mkstemp(prefix="disac-", suffix=".rviz")[1], [center, *devices])
         nodes.append(Node(package="rviz2", executable="rviz2", name="rviz2", arguments=["-d", str(config)],
                           parameters=[{"use_sim_time": value("use_sim_time").lower() in ("true", "1", "yes")}]))
@@ -66,6 +70,8 @@ def generate_launch_description() -> LaunchDescription:
                               description="nodes follow /clock from genesis_bridge"),
         DeclareLaunchArgument("bridge", default_value="true",
                               description="start genesis_bridge (false: sensors and /clock from `ros2 bag play`)"),
+        DeclareLaunchArgument("compose", default_value="false",
+                              description="run the encoders, channel and aggregator in one process (container)"),
         DeclareLaunchArgument("rviz", default_value="false",
                               description="also start RViz2 (config/disac.rviz's displays, one camera per device)"),
         OpaqueFunction(function=launch_nodes),

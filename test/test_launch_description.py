@@ -11,7 +11,7 @@ import pytest
 import yaml
 from nodetools import _declared, _tables
 
-from disac_ros.launch_description import DEFAULT_PARAMS_FILE, NodeSpec, describe
+from disac_ros.launch_description import DEFAULT_PARAMS_FILE, ContainerSpec, NodeSpec, compose, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +99,22 @@ class _LaunchConfiguration(_Recorder):
         return context[self.args[0]]
 
 
+def test_compose_puts_the_stack_in_one_container_with_each_nodes_own_arguments():
+    import json
+
+    specs = describe(preset="smoke", num_devices=3, run="/runs/x")
+    composed = compose(specs)
+    assert [s.full_name for s in composed] == ["/genesis_bridge", "/container"]
+    container = composed[-1]
+    assert isinstance(container, ContainerSpec) and container.module == "disac_ros.nodes.container"
+    assert container.nodes == tuple(specs[1:])
+    nodes_json, ros_args = container.ros_arguments()
+    assert ros_args == "--ros-args"
+    assert json.loads(nodes_json) == [{"executable": s.executable, "arguments": s.ros_arguments()} for s in specs[1:]]
+    assert compose(specs, ("aggregator",))[-1].nodes == (specs[-1],)
+    assert compose(specs, ()) == specs
+
+
 def _fake_launch_modules(monkeypatch, share: Path) -> None:
     fakes = {
         "launch": {"LaunchDescription": _Recorder},
@@ -144,6 +160,11 @@ def test_launch_file_starts_the_described_nodes(monkeypatch):
               if d["Class"] == "rviz_default_plugins/Image"}
     assert images == {f"/device_{k}/camera/image_raw" for k in range(3)}
     Path(rviz_node.kwargs["arguments"][1]).unlink()
+    # compose:=true: the bridge, then one container (no node name: it would rename every node inside)
+    composed = opaque.kwargs["function"]({**context, "compose": "true"})
+    assert [n.kwargs["executable"] for n in composed] == ["genesis_bridge", "container"]
+    assert "name" not in composed[1].kwargs
+    assert composed[1].kwargs["arguments"] == [compose(expected)[-1].nodes_json()]
 
 
 def test_launch_file_calls_the_shared_description():

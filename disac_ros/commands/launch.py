@@ -3,8 +3,9 @@
 The node list comes from :func:`disac_ros.launch_description.describe`, the same function the launch file calls,
 so both start the same executables with the same parameters. :class:`disac_ros.ros.supervisor.Launcher` runs each
 as ``python -m disac_ros.nodes.<executable> --ros-args -r __node:=... --params-file ... -p ...`` and prefixes its
-output with its name. Ctrl-C (or SIGTERM, or ``--duration``) stops them: SIGINT to every node, SIGTERM after
-``--grace`` seconds, SIGKILL after as long again. A node that dies on its own is reported and the others keep
+output with its name; ``--compose`` runs the stack's nodes in one process (:mod:`disac_ros.nodes.container`).
+Ctrl-C (or SIGTERM, or ``--duration``) stops them: SIGINT to every node, SIGTERM after ``--grace`` seconds,
+SIGKILL after as long again. A node that dies on its own is reported and the others keep
 running (a dead collaborator must not stop the graph); the exit status is then 1.
 """
 from __future__ import annotations
@@ -32,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sim-time", action="store_true", help="nodes use wall time instead of /clock")
     parser.add_argument("--no-bridge", action="store_true",
                         help="leave out genesis_bridge, to run the encoders and aggregator on `disac play BAG`")
+    parser.add_argument("--compose", action="store_true",
+                        help="run the encoders, channel and aggregator in one process on a multi-threaded executor "
+                             "(rclpy composition) instead of one process each")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="ROS log level of every node")
     parser.add_argument("--grace", type=float, default=10.0,
@@ -54,7 +58,7 @@ def check_run_scene(run_dir: Path, scene, num_devices: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from disac_ros.config import load_scene
-    from disac_ros.launch_description import describe, parse_overrides
+    from disac_ros.launch_description import compose, describe, parse_overrides
     from disac_ros.ros.supervisor import Launcher
     from disac_ros.runs import default_run
 
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     specs = describe(scene_config=args.config, preset=args.preset, num_devices=args.num_devices,
                      run=run_dir.resolve(), params_file=args.params, overrides=parse_overrides(args.set),
                      use_sim_time=not args.no_sim_time, bridge=not args.no_bridge)
+    if args.compose:
+        specs = compose(specs)
     if args.params and not Path(args.params).is_file():
         raise FileNotFoundError(f"params file {args.params} not found")
     launcher = Launcher(specs, log_level=args.log_level, grace=args.grace)
