@@ -9,11 +9,15 @@
 ``path`` is an artifact folder written by ``disac export`` or a run directory (exported on the fly into
 ``RUN/export``). ``encode`` is Algorithm 2 + Eq. (36) on one device; ``aggregate`` decodes every received code with
 the sender's hand-over decoder prompted with its link's SNR and distance (Alg. 3), fuses with TRAM (Alg. 4) and
-returns each target's class and motion parameters in SI units. Inputs are checked; a wrong shape, dtype or NaN
-raises ``ValueError`` saying what was expected.
+returns each target's class and motion parameters in SI units. A live center does the same in pieces as the
+inputs arrive (``center.start(image, echoes)``, ``.add(device, received)``, ``.finish(received)``:
+:class:`PartialAggregate`). Inputs are checked; a wrong shape, dtype or NaN raises ``ValueError`` saying what was
+expected.
 """
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,35 +157,77 @@ class AggregationCenter(_Side):
         expected = {"center": center} if center else {}
         return cls(read_artifact(resolve(path, "center", center), "center", **expected), device, decoder_precision)
 
-    @torch.inference_mode()
     def aggregate(self, center_image: np.ndarray, center_echoes: np.ndarray,
                   received: dict[str, Received]) -> list[TargetEstimate]:
         """Decode whatever arrived (any subset of collaborators, any order), fuse with TRAM, predict in SI units."""
-        n = len(self.target_classes)
-        img, echo, detection = self.inputs(self.center, center_image, center_echoes)
-        own = self.features_model
-        feats = own.features(img, echo, detection)                                # [N, L_sf, d_sf]
-        decoded = []
+        return self.start(center_image, center_echoes).finish(received)
+
+    def start(self, center_image: np.ndarray, center_echoes: np.ndarray) -> PartialAggregate:
+        """The aggregation of one frame done as its inputs arrive: the center's own features now (see the class)."""
+        return PartialAggregate(self, center_image, center_echoes)
+
+
+class PartialAggregate:
+    """One center frame's aggregation in pieces, so a live center works while it waits for its collaborators.
+
+    The same estimates as :meth:`AggregationCenter.aggregate` (which is ``start(...).finish(received)``). Built
+    when the center's frame arrives (its RVFN features at once); :meth:`add` decodes one collaborator's codes when
+    they are complete; :meth:`finish` decodes what was not added (or changed since), fuses with TRAM and predicts.
+    ``busy_s``: the wall time spent in this object's model calls.
+    """
+
+    def __init__(self, center: AggregationCenter, image: np.ndarray, echoes: np.ndarray):
+        self.center, self.busy_s = center, 0.0
+        with self._busy():
+            img, echo, self.detection = center.inputs(center.center, image, echoes)
+            self.features = center.features_model.features(img, echo, self.detection)       # [N, L_sf, d_sf]
+        self._decoded: dict[str, tuple[Received, torch.Tensor]] = {}
+
+    @contextmanager
+    def _busy(self):
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            yield
+        self.busy_s += time.perf_counter() - t0
+
+    def add(self, device_id: str, rx: Received) -> None:
+        """Decode ``device_id``'s codes now (Alg. 3): [N, L_se, d_se] -> s_hat [N, L_sf, d_sf]."""
+        c, n = self.center, len(self.center.target_classes)
+        if device_id not in c.decoders:
+            raise ValueError(f"{device_id} is not a collaborator of center {c.center} ({c.collaborators})")
+        codes = check_array(f"codes from {device_id}", rx.codes, np.float32, (n, *c.code_shape))
+        if not (np.isfinite(rx.snr_db) and np.isfinite(rx.distance_m)):
+            raise ValueError(f"link of {device_id}: snr_db and distance_m must be finite")
+        with self._busy():
+            snr = torch.full((n,), float(rx.snr_db), device=c.device)
+            dist = torch.full((n,), float(rx.distance_m), device=c.device)
+            self._decoded[device_id] = (rx, c.decoders[device_id](torch.from_numpy(codes).to(c.device), snr, dist))
+
+    def _has(self, device_id: str, rx: Received) -> bool:
+        done = self._decoded.get(device_id)
+        return done is not None and (done[0] is rx or (np.array_equal(done[0].codes, rx.codes) and
+                                                       done[0].snr_db == rx.snr_db and
+                                                       done[0].distance_m == rx.distance_m))
+
+    def finish(self, received: dict[str, Received]) -> list[TargetEstimate]:
+        """Fuse the center's features with every collaborator of ``received`` (Alg. 4) and predict in SI units."""
         for device_id, rx in sorted(received.items()):
-            if device_id not in self.decoders:
-                raise ValueError(f"{device_id} is not a collaborator of center {self.center} "
-                                 f"({self.collaborators})")
-            codes = check_array(f"codes from {device_id}", rx.codes, np.float32, (n, *self.code_shape))
-            if not (np.isfinite(rx.snr_db) and np.isfinite(rx.distance_m)):
-                raise ValueError(f"link of {device_id}: snr_db and distance_m must be finite")
-            snr = torch.full((n,), float(rx.snr_db), device=self.device)
-            dist = torch.full((n,), float(rx.distance_m), device=self.device)
-            decoded.append(self.decoders[device_id](torch.from_numpy(codes).to(self.device), snr, dist))
-        stacked = torch.stack(decoded, 1) if decoded else feats.new_zeros(n, 0, *feats.shape[1:])
-        if self.center_model is not None:
-            poses = torch.from_numpy(relative_poses(self.scene, self.center, sorted(received))).to(self.device)
-            pred = self.center_model(feats, stacked, None, poses, own.head_input(detection))
-        else:
-            pred = own.head(feats, own.head_input(detection))
-        reg = pred["regression"].cpu().numpy() * self.scale + self.offset
-        probs = torch.softmax(pred["logits"], dim=-1).cpu().numpy()
-        contributors = [self.center, *sorted(received)]
-        return [TargetEstimate(target_id=t, class_id=int(probs[t].argmax()), label=self.classes[int(probs[t].argmax())],
+            if not self._has(device_id, rx):
+                self.add(device_id, rx)
+        c, feats, n = self.center, self.features, len(self.center.target_classes)
+        with self._busy():
+            decoded = [self._decoded[k][1] for k in sorted(received)]
+            stacked = torch.stack(decoded, 1) if decoded else feats.new_zeros(n, 0, *feats.shape[1:])
+            own = c.features_model
+            if c.center_model is not None:
+                poses = torch.from_numpy(relative_poses(c.scene, c.center, sorted(received))).to(c.device)
+                pred = c.center_model(feats, stacked, None, poses, own.head_input(self.detection))
+            else:
+                pred = own.head(feats, own.head_input(self.detection))
+            reg = pred["regression"].cpu().numpy() * c.scale + c.offset
+            probs = torch.softmax(pred["logits"], dim=-1).cpu().numpy()
+        contributors = [c.center, *sorted(received)]
+        return [TargetEstimate(target_id=t, class_id=int(probs[t].argmax()), label=c.classes[int(probs[t].argmax())],
                                class_probabilities=probs[t].tolist(), distance=float(reg[t, 0]),
                                azimuth=float(reg[t, 1]), pitch=float(reg[t, 2]), radial_velocity=float(reg[t, 3]),
                                contributing_devices=contributors) for t in range(n)]

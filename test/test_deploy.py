@@ -84,6 +84,11 @@ def test_the_halves_give_what_the_run_gives(exported):
     np.testing.assert_allclose([e.class_probabilities for e in estimates],
                                torch.softmax(pred["logits"], -1).numpy(), rtol=0, atol=1e-6)
     assert [e.contributing_devices for e in estimates] == [["device_0", "device_1"]] * n
+    # in pieces, as the live center does: the same; a code decoded early with another link is decoded again
+    for early in (received["device_1"], Received(codes, snr_db=3.0, distance_m=40.0)):
+        partial = center.start(image, echoes)
+        partial.add("device_1", early)
+        assert partial.finish(received) == estimates and partial.busy_s > 0
     # a run directory works too: exported on the fly into RUN/export, the same estimates
     from_run = AggregationCenter.load(run.path).aggregate(image, echoes, received)
     assert [e.distance for e in from_run] == [e.distance for e in estimates]

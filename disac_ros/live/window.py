@@ -112,7 +112,12 @@ class CollaboratorWindow:
             self.discarded += 1
         return self.poll()
 
-    def _complete_devices(self, stamp: int) -> dict[str, LinkCodes]:
+    def holds(self, stamp: int) -> bool:
+        """Whether the center frame of ``stamp`` is waiting for its collaborators (added, not released)."""
+        return stamp in self._frames
+
+    def complete(self, stamp: int) -> dict[str, LinkCodes]:
+        """The collaborators whose codes of ``stamp`` are all in, with their codes and link."""
         out = {}
         for device_id, per_target in self._codes.get(stamp, {}).items():
             if len(per_target) == self.num_targets:
@@ -124,7 +129,7 @@ class CollaboratorWindow:
 
     def _release(self, stamp: int, timed_out: bool) -> Ready:
         frame, arrived = self._frames.pop(stamp)
-        received = self._complete_devices(stamp)
+        received = self.complete(stamp)
         for s in [s for s in self._codes if s <= stamp]:
             del self._codes[s]
         for s in [s for s in self._frames if s < stamp]:  # never release out of order
@@ -142,7 +147,7 @@ class CollaboratorWindow:
             if stamp not in self._frames:
                 continue
             _, arrived = self._frames[stamp]
-            complete = self._complete_devices(stamp)
+            complete = self.complete(stamp)
             if all(k in complete for k in live):
                 out.append(self._release(stamp, timed_out=False))
             elif now - arrived >= self.window_s:

@@ -5,6 +5,9 @@ to every collaborator's ``<k>/semantic/rx`` (relative names, :mod:`disac_ros.top
 in the root namespace). For each center frame it waits until every live collaborator's codes of that stamp
 arrived, or at most ``window_s`` (wall time), and aggregates with whatever arrived
 (:class:`disac_ros.live.window.CollaboratorWindow`): a collaborator silent for ``dead_after_s`` is not waited for.
+The work starts as the inputs arrive (:class:`disac_ros.inference.PartialAggregate`): the center's own features
+when its frame is complete, each collaborator's decoding when its codes are, so what is left when the last codes
+arrive is their decoding and TRAM.
 Publishes ``targets`` (TargetStateArray, stamped with the frame's sim time, ``contributing_devices`` = center +
 the collaborators used) and ``targets/markers`` (estimates next to ``ground_truth/targets``, frame ``world``).
 
@@ -141,6 +144,7 @@ class Aggregator(Node):
         self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
                                          values["stale_after_s"], values["max_pending"])
         self._window_discarded = 0
+        self._partial: OrderedDict[int, object] = OrderedDict()           # stamp -> PartialAggregate
         self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
         self._t_com: dict[str, OrderedDict] = defaultdict(OrderedDict)     # k -> stamp -> summed delay
@@ -184,6 +188,7 @@ class Aggregator(Node):
     def _reset(self) -> None:
         """After a jump of sim time: forget every stamp-keyed state (held frames and codes, timings, truth)."""
         self.window.reset()
+        self._partial.clear()
         self._window_discarded = self._skipped_seen = 0
         self._timing.clear()
         self._t_com.clear()
@@ -200,6 +205,8 @@ class Aggregator(Node):
         except Dropped as exc:
             return self.drops.warn(exc.reason, str(exc))
         self._aggregate(ready)
+        if self.window.holds(frame.stamp):  # waiting for collaborators: its own features meanwhile
+            self._start(frame)
 
     @guarded
     def on_code(self, device_id: str, msg) -> None:
@@ -215,6 +222,8 @@ class Aggregator(Node):
         except ValueError as exc:
             return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         self._aggregate(ready)
+        if stamp in self._partial and self.window.holds(stamp):  # still waiting for others: decode these now
+            self._decode_early(stamp, {device_id})
 
     @guarded
     def on_timing(self, device_id: str, msg) -> None:
@@ -254,6 +263,28 @@ class Aggregator(Node):
         self._aggregate(self.window.poll())
 
     # -- aggregation ------------------------------------------------------------------------------------------
+    def _start(self, frame) -> None:
+        """Begin a held frame's aggregation (its own RVFN, and the codes already complete) while it waits.
+
+        A failure here is not a drop: the frame is aggregated from scratch when released, where it is reported.
+        """
+        try:
+            self._partial[frame.stamp] = self.system.start(frame.image, frame.echoes)
+        except Exception:
+            return
+        while len(self._partial) > self.window.max_pending:
+            self._partial.popitem(last=False)
+        self._decode_early(frame.stamp, set(self.devices))
+
+    def _decode_early(self, stamp: int, devices: set[str]) -> None:
+        partial = self._partial[stamp]
+        for k, c in self.window.complete(stamp).items():
+            if k in devices:
+                try:
+                    partial.add(k, Received(c.codes, c.snr_db, c.distance_m))
+                except Exception:  # decoded again, and reported, when the frame is released
+                    pass
+
     def _aggregate(self, ready) -> None:
         """Aggregate the newest released frame; older ones released with it are superseded (counted, not queued)."""
         if len(ready) > 1:
@@ -265,9 +296,14 @@ class Aggregator(Node):
         self._window_discarded = self.window.discarded
         for r in ready[-1:]:
             started = time.monotonic()
+            partial = self._partial.pop(r.frame.stamp, None)
+            early_s = partial.busy_s if partial is not None else 0.0  # what the frame cost while it waited
+            for stamp in [s for s in self._partial if s < r.frame.stamp]:  # superseded with their frames
+                del self._partial[stamp]
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
-                states = self.system.aggregate(r.frame.image, r.frame.echoes, received)
+                states = partial.finish(received) if partial is not None else \
+                    self.system.aggregate(r.frame.image, r.frame.echoes, received)
                 finite_states(states)  # nothing non-finite is published
             except Dropped as exc:
                 self.drops.warn(exc.reason, f"frame {r.frame.stamp / NS:.3f} s: {exc}")
@@ -283,7 +319,7 @@ class Aggregator(Node):
             self.markers_pub.publish(estimate_markers(states, self._truth.get(r.frame.stamp), self.center_position,
                                                       stamp))
             self.published += 1
-            self.stride.served(time.monotonic() - started)
+            self.stride.served(time.monotonic() - started + early_s)
             self._log_timings(r, sorted(received))
 
     def _log_timings(self, r, contributors: list[str]) -> None:

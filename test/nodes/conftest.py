@@ -30,6 +30,21 @@ class _FakeSide:
     def check_scene(self, scene, num_devices=None) -> None:  # any scene is the run's scene
         return None
 
+    def start(self, image, echoes):
+        """A partial aggregation that does nothing until ``finish``, which calls ``aggregate`` (tests replace it)."""
+        side = self
+
+        class Partial:
+            busy_s = 0.0
+
+            def add(self, device_id, received) -> None:
+                return None
+
+            def finish(self, received):
+                return side.aggregate(image, echoes, received)
+
+        return Partial()
+
 
 @pytest.fixture
 def fake_run(monkeypatch):

@@ -323,3 +323,45 @@ def test_an_overloaded_center_asks_its_collaborators_for_fewer_frames(rclpy_cont
         assert node._diagnostics()["frame_stride"] == 2
     finally:
         node.destroy_node()
+
+
+def test_the_center_works_on_a_held_frame_as_its_inputs_arrive(rclpy_context, fake_run, published):
+    """Its own features when the frame is complete, a collaborator's decoding when its codes are, TRAM when the last
+    arrive; the work done while waiting counts in the frame's service time (what the stride advisor reads)."""
+    from disac_ros.msg import SemanticCode
+
+    node = _aggregator(window_s=30.0)
+    events = []
+
+    class Partial:
+        busy_s = 0.25
+
+        def add(self, device_id, received):
+            assert received.codes.shape == (3, 4, 8) and received.snr_db == 20.0
+            events.append(("add", device_id))
+
+        def finish(self, received):
+            events.append(("finish", sorted(received)))
+            return [_estimate(n) for n in range(3)]
+
+    def code(device, target):
+        msg = SemanticCode(device_id=device, target_id=target, length=4, dim=8, symbols=[0.5] * 32, snr_db=20.0,
+                           distance_m=46.0, payload_bytes=128)
+        msg.header.stamp.sec = 4
+        return msg
+
+    try:
+        node.system.start = lambda image, echoes: events.append(("start",)) or Partial()
+        sent = published(node.targets_pub)
+        for n in range(3):  # device_2's codes come before the center's frame
+            node.on_code("device_2", code("device_2", n))
+        _center_frame(node, 4)
+        assert events == [("start",), ("add", "device_2")] and not sent
+        node.on_code("device_1", code("device_1", 0))
+        assert events[-1] == ("add", "device_2")  # one code of three: nothing to decode yet
+        node.on_code("device_1", code("device_1", 1))
+        node.on_code("device_1", code("device_1", 2))  # the last codes: the frame is released and finished
+        assert events[-1] == ("finish", ["device_1", "device_2"]) and len(sent) == 1 and not node.drops.counts
+        assert node.stride._service >= 0.25 and not node._partial
+    finally:
+        node.destroy_node()
