@@ -145,6 +145,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
             player = subprocess.Popen([*disac, "play", bag, "--loop", "--rate", f"{rate / fps:g}", "--delay", "20",
                                        "--topics", *sensors, absolute(GROUND_TRUTH)],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            pids["disac_play"] = player.pid  # not the stack, but on the same cores
         deadline = time.monotonic() + 300.0  # start-up
         while not arrivals and time.monotonic() < deadline and graph.poll() is None:
             executor.spin_once(timeout_sec=0.1)
