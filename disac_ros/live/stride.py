@@ -37,7 +37,8 @@ class StrideAdvisor:
 
     Call :meth:`offered` for every center frame offered (complete, or replaced in a keep-last queue while the
     center was busy: otherwise an overloaded center would only see the frames it had time to take), :meth:`served`
-    with the wall time of every aggregation, and :meth:`update` about once a second. Both rates are exponential
+    with the wall time of every aggregation, :meth:`worked` with that of work on frames then not served, and
+    :meth:`update` about once a second. Both rates are exponential
     moving averages (weight ``alpha`` per update). The stride rises at once when the load ``rate * service_s`` over
     ``utilisation`` rounds to a larger one, and falls one step at a time, only after ``hold`` updates in a row in
     which even ``margin`` x ``utilisation`` would round to a smaller one: a smaller stride gives the devices more
@@ -68,6 +69,14 @@ class StrideAdvisor:
         if math.isfinite(seconds) and seconds >= 0:
             self._service += seconds
             self._served += 1
+
+    def worked(self, seconds: float) -> None:
+        """Wall time spent on a frame then not served (begun while it waited, then superseded).
+
+        It counts in the service time of the frames that are served, as the load it is.
+        """
+        if math.isfinite(seconds) and seconds >= 0:
+            self._service += seconds
 
     def _ema(self, old: float | None, new: float) -> float:
         return new if old is None else (1 - self.alpha) * old + self.alpha * new

@@ -94,6 +94,9 @@ PARAMETERS = (
     Param("decoder_precision", "float32", "the collaborators' decoders on a CPU: float32 (as trained) or int8 (LoRA "
           "merged, the language model's linear layers quantized: about 2x faster, 0.9 accuracy points lower offline)",
           check=one_of(PRECISIONS)),
+    Param("work_ahead", True, "begin a frame while it waits for collaborators: the center's own features when its "
+          "frame is complete, a collaborator's decoding when its codes are (false: all of it once the window "
+          "releases the frame)"),
     Param("summary_period_s", 10.0, "period of the info summary [wall s]", (0.1, 3600.0)),
 )
 _HISTORY = 32  # stamps of side information (timings, link stats, ground truth) kept per device
@@ -144,6 +147,7 @@ class Aggregator(Node):
         self.window = CollaboratorWindow(self.devices, self.num_targets, values["window_s"], values["dead_after_s"],
                                          values["stale_after_s"], values["max_pending"])
         self._window_discarded = 0
+        self.work_ahead = values["work_ahead"]
         self._partial: OrderedDict[int, object] = OrderedDict()           # stamp -> PartialAggregate
         self.drops = DropLog(logger=self.get_logger())
         self._timing: dict[str, OrderedDict] = defaultdict(OrderedDict)    # k -> stamp -> (t_ft, t_se)
@@ -205,7 +209,7 @@ class Aggregator(Node):
         except Dropped as exc:
             return self.drops.warn(exc.reason, str(exc))
         self._aggregate(ready)
-        if self.window.holds(frame.stamp):  # waiting for collaborators: its own features meanwhile
+        if self.work_ahead and self.window.holds(frame.stamp):  # waiting for collaborators: its features meanwhile
             self._start(frame)
 
     @guarded
@@ -273,7 +277,7 @@ class Aggregator(Node):
         except Exception:
             return
         while len(self._partial) > self.window.max_pending:
-            self._partial.popitem(last=False)
+            self.stride.worked(self._partial.popitem(last=False)[1].busy_s)
         self._decode_early(frame.stamp, set(self.devices))
 
     def _decode_early(self, stamp: int, devices: set[str]) -> None:
@@ -299,7 +303,7 @@ class Aggregator(Node):
             partial = self._partial.pop(r.frame.stamp, None)
             early_s = partial.busy_s if partial is not None else 0.0  # what the frame cost while it waited
             for stamp in [s for s in self._partial if s < r.frame.stamp]:  # superseded with their frames
-                del self._partial[stamp]
+                self.stride.worked(self._partial.pop(stamp).busy_s)
             received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
             try:
                 states = partial.finish(received) if partial is not None else \

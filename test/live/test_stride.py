@@ -58,3 +58,25 @@ def test_the_stride_is_bounded_and_bad_settings_are_refused():
     assert advisor.stride == 1 and advisor.update(100.0) == 1
     with pytest.raises(ValueError):
         StrideAdvisor(utilisation=0.0)
+
+
+def test_work_on_frames_then_superseded_counts_as_load():
+    """Work on frames begun and then superseded raises the service time of the frames served (0.1 -> 0.1375 s with
+    0.15 s of it per second beside 4 served), and enough of it raises the stride."""
+    idle, busy = StrideAdvisor(), StrideAdvisor()
+    for t in range(3):
+        for advisor in (idle, busy):
+            for k in range(8):
+                advisor.offered()
+                if k % 2 == 0:
+                    advisor.served(0.1)
+        for _ in range(3):
+            busy.worked(0.05)
+        idle.update(t + 1.0), busy.update(t + 1.0)
+    assert idle.stride == 1 and busy.service_s == pytest.approx(0.1375)
+    assert busy.stride == 1  # load 8 x 0.1375 = 1.1: just over, newest first (see the test above)
+    for _ in range(3):
+        busy.worked(1.0)
+    busy.offered(8)
+    busy.served(0.1)
+    assert busy.update(4.0) > 1
