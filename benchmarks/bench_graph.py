@@ -63,7 +63,7 @@ def bag_frame_rate(bag: str, topic: str) -> float:
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
             bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False,
-            overrides: list[str] | None = None, composed: bool = False) -> dict:
+            overrides: list[str] | None = None, composed: str | None = None) -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -88,7 +88,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     cmd = [*disac, "launch", "--preset", preset, "--num-devices", str(num_devices),
            "--set", "aggregator.summary_period_s=5.0"]
     cmd += ["--no-bridge"] if bag else ["--set", f"genesis_bridge.rate_hz={float(rate)}"]
-    cmd += ["--compose"] if composed else []
+    cmd += ["--compose", composed] if composed else []
     if run:
         cmd += ["--run", run]
     for override in overrides or []:
@@ -194,7 +194,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
                         "drops": {k.removeprefix("dropped."): int(v) for k, v in status.items()
                                   if k.startswith("dropped.")}}
     return {"mode": ("bag" if bag else "live") + (", collaborators dead" if dead_collaborators else "")
-            + (", composed" if composed else ""),
+            + (f", composed ({composed}-threaded executor)" if composed else ""),
             "rate": rate, "targets_per_s": count / seconds, "samples": len(lat), "quality": quality,
             "p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
             "p95_ms": float(np.percentile(lat, 95)) if len(lat) else None, "nodes": nodes,
@@ -215,7 +215,7 @@ def main() -> None:
                         help="a node parameter for disac launch, e.g. aggregator.decoder_precision=int8")
     parser.add_argument("--dead-collaborators", action="store_true",
                         help="kill every device_encoder at the first estimate: the center alone is measured")
-    parser.add_argument("--compose", action="store_true",
+    parser.add_argument("--compose", nargs="?", const="single", choices=("single", "multi"), default=None,
                         help="disac launch --compose: the encoders, channel and aggregator in one process")
     args = parser.parse_args()
     if args.compose and args.dead_collaborators:

@@ -122,6 +122,7 @@ class ContainerSpec:
     """Several nodes in one process: ``python -m disac_ros.nodes.container NODES_JSON`` (see that module)."""
 
     nodes: tuple[NodeSpec, ...]
+    executor: str = "single"
     name: str = "container"
     executable = "container"
     namespace = ""
@@ -138,16 +139,24 @@ class ContainerSpec:
         """The container's one argument: each node's executable and its own ``--ros-args``."""
         return json.dumps([{"executable": s.executable, "arguments": s.ros_arguments()} for s in self.nodes])
 
+    def arguments(self) -> list[str]:
+        """The container's own arguments: the nodes and the executor."""
+        return [self.nodes_json(), "--executor", self.executor]
+
     def ros_arguments(self) -> list[str]:
         """The container's command line after the module (its process-wide ``--ros-args`` follow)."""
-        return [self.nodes_json(), "--ros-args"]
+        return [*self.arguments(), "--ros-args"]
 
 
-def compose(specs: list[NodeSpec], executables: tuple[str, ...] = STACK) -> list[NodeSpec | ContainerSpec]:
-    """``specs`` with the nodes of ``executables`` moved into one :class:`ContainerSpec` (after the others)."""
+def compose(specs: list[NodeSpec], executables: tuple[str, ...] = STACK,
+            executor: str = "single") -> list[NodeSpec | ContainerSpec]:
+    """``specs`` with the nodes of ``executables`` moved into one :class:`ContainerSpec` after the others.
+
+    ``executor``: "single" or "multi" (:func:`disac_ros.nodes.spin.spin_nodes`).
+    """
     inside = tuple(s for s in specs if s.executable in executables)
     rest: list[NodeSpec | ContainerSpec] = [s for s in specs if s.executable not in executables]
-    return [*rest, ContainerSpec(inside)] if inside else rest
+    return [*rest, ContainerSpec(inside, executor)] if inside else rest
 
 
 def parse_overrides(items: list[str]) -> dict[str, dict]:

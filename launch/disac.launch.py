@@ -36,8 +36,10 @@ def launch_nodes(context, *args, **kwargs):
                          params_file=value("params_file") or _share("config", "disac.yaml"),
                          use_sim_time=value("use_sim_time").lower() in ("true", "1", "yes"),
                          bridge=value("bridge").lower() in ("true", "1", "yes"))
-    specs = compose(described) if value("compose").lower() in ("true", "1", "yes") else described
-    nodes = [Node(package=PACKAGE, executable=spec.executable, arguments=[spec.nodes_json()], output="screen",
+    executor = {"true": "single", "1": "single", "yes": "single", "single": "single", "multi": "multi"}.get(
+        value("compose").lower())
+    specs = compose(described, executor=executor) if executor else described
+    nodes = [Node(package=PACKAGE, executable=spec.executable, arguments=spec.arguments(), output="screen",
                   emulate_tty=True)  # no name: a process-wide __node remap would rename every node inside
              if isinstance(spec, ContainerSpec) else
              Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
@@ -71,7 +73,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("bridge", default_value="true",
                               description="start genesis_bridge (false: sensors and /clock from `ros2 bag play`)"),
         DeclareLaunchArgument("compose", default_value="false",
-                              description="run the encoders, channel and aggregator in one process (container)"),
+                              description="run the encoders, channel and aggregator in one process: false, true "
+                                          "(= single: a single-threaded executor) or multi"),
         DeclareLaunchArgument("rviz", default_value="false",
                               description="also start RViz2 (config/disac.rviz's displays, one camera per device)"),
         OpaqueFunction(function=launch_nodes),

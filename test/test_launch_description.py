@@ -108,8 +108,9 @@ def test_compose_puts_the_stack_in_one_container_with_each_nodes_own_arguments()
     container = composed[-1]
     assert isinstance(container, ContainerSpec) and container.module == "disac_ros.nodes.container"
     assert container.nodes == tuple(specs[1:])
-    nodes_json, ros_args = container.ros_arguments()
-    assert ros_args == "--ros-args"
+    nodes_json, *rest = container.ros_arguments()
+    assert rest == ["--executor", "single", "--ros-args"]
+    assert compose(specs, executor="multi")[-1].arguments()[1:] == ["--executor", "multi"]
     assert json.loads(nodes_json) == [{"executable": s.executable, "arguments": s.ros_arguments()} for s in specs[1:]]
     assert compose(specs, ("aggregator",))[-1].nodes == (specs[-1],)
     assert compose(specs, ()) == specs
@@ -164,7 +165,9 @@ def test_launch_file_starts_the_described_nodes(monkeypatch):
     composed = opaque.kwargs["function"]({**context, "compose": "true"})
     assert [n.kwargs["executable"] for n in composed] == ["genesis_bridge", "container"]
     assert "name" not in composed[1].kwargs
-    assert composed[1].kwargs["arguments"] == [compose(expected)[-1].nodes_json()]
+    assert composed[1].kwargs["arguments"] == compose(expected)[-1].arguments()
+    multi = opaque.kwargs["function"]({**context, "compose": "multi"})
+    assert multi[1].kwargs["arguments"][1:] == ["--executor", "multi"]
 
 
 def test_launch_file_calls_the_shared_description():

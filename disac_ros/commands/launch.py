@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sim-time", action="store_true", help="nodes use wall time instead of /clock")
     parser.add_argument("--no-bridge", action="store_true",
                         help="leave out genesis_bridge, to run the encoders and aggregator on `disac play BAG`")
-    parser.add_argument("--compose", action="store_true",
-                        help="run the encoders, channel and aggregator in one process on a multi-threaded executor "
-                             "(rclpy composition) instead of one process each")
+    parser.add_argument("--compose", nargs="?", const="single", choices=("single", "multi"), default=None,
+                        help="run the encoders, channel and aggregator in one process (rclpy composition) on a "
+                             "single-threaded (default) or multi-threaded executor, instead of one process each: "
+                             "about one core in all (see disac_ros/nodes/container.py)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="ROS log level of every node")
     parser.add_argument("--grace", type=float, default=10.0,
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
                      run=run_dir.resolve(), params_file=args.params, overrides=parse_overrides(args.set),
                      use_sim_time=not args.no_sim_time, bridge=not args.no_bridge)
     if args.compose:
-        specs = compose(specs)
+        specs = compose(specs, executor=args.compose)
     if args.params and not Path(args.params).is_file():
         raise FileNotFoundError(f"params file {args.params} not found")
     launcher = Launcher(specs, log_level=args.log_level, grace=args.grace)

@@ -21,22 +21,28 @@ def spin(factory: Callable[[], object], args: list[str] | None = None) -> int:
     return spin_nodes([factory], args)
 
 
-def spin_nodes(factories: list[Callable[[], object]], args: list[str] | None = None) -> int:
-    """:func:`spin` for several nodes in one process: built in order, spun by one ``MultiThreadedExecutor``.
+#: Executors of several nodes in one process.
+EXECUTORS = ("single", "multi")
 
-    Each node keeps its default (mutually exclusive) callback group, so a node's callbacks never overlap as in its
-    own process, while different nodes' callbacks run on different threads (torch releases the GIL while it
-    computes). Nodes are closed and destroyed in reverse order.
+
+def spin_nodes(factories: list[Callable[[], object]], args: list[str] | None = None, executor: str = "single") -> int:
+    """:func:`spin` for several nodes in one process: built in order, spun by one executor, closed in reverse.
+
+    ``executor`` "single": a ``SingleThreadedExecutor``, every callback of every node in turn on one thread;
+    "multi": a ``MultiThreadedExecutor`` with a thread per node, each node keeping its default (mutually exclusive)
+    callback group, so a node's own callbacks never overlap while different nodes' may (they share the GIL).
     """
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {EXECUTORS}, got {executor!r}")
     try:
-        return _spin(factories, args)
+        return _spin(factories, args, executor)
     except KeyboardInterrupt:  # a second Ctrl-C while closing
         return 0
 
 
-def _spin(factories: list[Callable[[], object]], args: list[str] | None) -> int:
+def _spin(factories: list[Callable[[], object]], args: list[str] | None, executor: str = "single") -> int:
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 
     from disac_ros.ros.transport import use_graph_profile
 
@@ -49,13 +55,14 @@ def _spin(factories: list[Callable[[], object]], args: list[str] | None) -> int:
         if len(nodes) == 1:
             rclpy.spin(nodes[0])
         else:
-            executor = MultiThreadedExecutor(num_threads=len(nodes))
+            runner = MultiThreadedExecutor(num_threads=len(nodes)) if executor == "multi" else \
+                SingleThreadedExecutor()
             for node in nodes:
-                executor.add_node(node)
+                runner.add_node(node)
             try:
-                executor.spin()
+                runner.spin()
             finally:
-                executor.shutdown(timeout_sec=1.0)
+                runner.shutdown(timeout_sec=1.0)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except ConfigError as exc:

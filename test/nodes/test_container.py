@@ -31,7 +31,8 @@ def _code(device: str):
     return msg
 
 
-def test_two_nodes_in_one_process_keep_their_parameters_spin_and_stop_on_sigint(rclpy_context):
+@pytest.mark.parametrize("executor", ["single", "multi"])
+def test_two_nodes_in_one_process_keep_their_parameters_spin_and_stop_on_sigint(rclpy_context, executor):
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import SemanticCode
     from rclpy.executors import SingleThreadedExecutor
@@ -39,7 +40,7 @@ def test_two_nodes_in_one_process_keep_their_parameters_spin_and_stop_on_sigint(
 
     from disac_ros.ros.qos import RELIABLE_QOS
 
-    spec = ContainerSpec((_channel("link_a", "device_1", 5.0), _channel("link_b", "device_2", 15.0)))
+    spec = ContainerSpec((_channel("link_a", "device_1", 5.0), _channel("link_b", "device_2", 15.0)), executor)
     proc, lines = start([sys.executable, "-m", spec.module, *spec.ros_arguments(), "--log-level", "info"])
     node = Node("container_probe")
     executor = SingleThreadedExecutor()
@@ -86,5 +87,7 @@ def test_a_malformed_node_list_is_refused():
                         ('[{"executable": "channel", "arguments": [1]}]', "strings")):
         with pytest.raises(ValueError, match=reason):
             parse_nodes(bad)
-    out = subprocess.run([sys.executable, "-m", "disac_ros.nodes.container", "[]"], capture_output=True, text=True)
-    assert out.returncode == 2 and "non-empty" in out.stderr
+    for argv in (["[]"], [spec.nodes_json(), "--executor", "many"]):
+        out = subprocess.run([sys.executable, "-m", "disac_ros.nodes.container", *argv], capture_output=True,
+                             text=True)
+        assert out.returncode == 2 and ("non-empty" in out.stderr or "invalid choice" in out.stderr), out.stderr
