@@ -77,6 +77,10 @@ class CollaboratorWindow:
         return [k for k in self.collaborators
                 if k not in self._last_complete or now - self._last_complete[k] <= self.dead_after_s]
 
+    def expected(self, now: float | None = None) -> list[str]:
+        """Live collaborators that delivered before: a frame released without one of them is incomplete."""
+        return [k for k in self.live(now) if k in self._last_complete]
+
     def add_frame(self, frame: Frame) -> list[Ready]:
         if self.released_until is not None and frame.stamp <= self.released_until:
             raise Dropped("out_of_order", f"center frame {frame.stamp / NS:.3f} s is not newer than the last "

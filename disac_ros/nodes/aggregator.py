@@ -323,7 +323,8 @@ class Aggregator(Node):
             self.markers_pub.publish(estimate_markers(states, self._truth.get(r.frame.stamp), self.center_position,
                                                       stamp))
             self.published += 1
-            self.stride.served(time.monotonic() - started + early_s)
+            self.stride.served(time.monotonic() - started + early_s,
+                               complete=set(self.window.expected()) <= set(received))
             self._log_timings(r, sorted(received))
 
     def _log_timings(self, r, contributors: list[str]) -> None:

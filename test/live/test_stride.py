@@ -80,3 +80,24 @@ def test_work_on_frames_then_superseded_counts_as_load():
     busy.offered(8)
     busy.served(0.1)
     assert busy.update(4.0) > 1
+
+
+def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
+    """Devices that cannot keep up leave the center's frames incomplete and cheap (load 12 x 0.09 = 1.08: stride 1
+    by load alone); more than a quarter incomplete is congestion: a step up per update, and no step down while any
+    frame is incomplete."""
+    def run(advisor, seconds, incomplete_every, start):
+        strides = []
+        for t in range(seconds):
+            for k in range(12):
+                advisor.offered()
+                if k % advisor.stride == 0:
+                    advisor.served(0.09, complete=incomplete_every == 0 or k % incomplete_every != 0)
+            strides.append(advisor.update(start + t + 1.0))
+        return strides
+
+    assert run(StrideAdvisor(), 4, 0, 0.0) == [1] * 4
+    congested = StrideAdvisor()
+    assert run(congested, 3, 1, 0.0) == [1, 2, 3]           # every frame incomplete (the first update: no load yet)
+    assert run(congested, 6, 12, 3.0) == [3] * 6              # one in 12 incomplete: held, not lowered
+    assert run(congested, 4, 0, 9.0)[-1] < 3                  # all complete again: lowered after the hold
