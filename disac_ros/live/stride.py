@@ -16,7 +16,8 @@ subset of frames each, so the center's frames wait for codes that never come, ar
 window expires, and cost it less (fewer decoders), so its load looks low and stride 1 sustains itself (measured:
 12 frames/s offered, 2.46 devices per estimate, p50 580 ms, in two runs of three). So frames served without a
 collaborator that is live and has delivered before are a congestion signal, like TCP's losses: when more than
-``incomplete_limit`` of an update's frames are, the stride rises a step, and it never falls while any are.
+``incomplete_limit`` of an update's frames are, the stride rises a step, and it falls only while under a fifth of
+that are (an occasional lost frame does not hold it up).
 """
 from __future__ import annotations
 
@@ -110,7 +111,7 @@ class StrideAdvisor:
             self.stride, self._lower = nearest(self.utilisation), 0
         elif incomplete > self.incomplete_limit:   # collaborators cannot keep up: congestion
             self.stride, self._lower = min(self.max_stride, self.stride + 1), 0
-        elif nearest(self.margin * self.utilisation) < self.stride and not incomplete:
+        elif nearest(self.margin * self.utilisation) < self.stride and incomplete < self.incomplete_limit / 5:
             self._lower += 1
             if self._lower >= self.hold:
                 self.stride, self._lower = self.stride - 1, 0

@@ -84,8 +84,8 @@ def test_work_on_frames_then_superseded_counts_as_load():
 
 def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
     """Devices that cannot keep up leave the center's frames incomplete and cheap (load 12 x 0.09 = 1.08: stride 1
-    by load alone); more than a quarter incomplete is congestion: a step up per update, and no step down while any
-    frame is incomplete."""
+    by load alone); more than a quarter incomplete is congestion: a step up per update, and no step down while
+    over a twentieth are."""
     def run(advisor, seconds, incomplete_every, start):
         strides = []
         for t in range(seconds):
