@@ -11,10 +11,11 @@ namespace and parameters either way. ``--ros-args`` after ``NODES_JSON`` apply t
 
 ``--executor single`` (default): a ``SingleThreadedExecutor`` runs every node's callbacks in turn; ``multi``: a
 ``MultiThreadedExecutor`` with a thread per node (:func:`disac_ros.nodes.spin.spin_nodes`). Either way the nodes
-share one interpreter and its GIL, so the process uses about one core: measured on the default stack from a bag,
-single 4.03 `/targets`/s on 0.95 core (235 ms of CPU per frame, 10 % less than as separate processes), multi
-0.73/s (threads contending for the GIL). Separate processes stay the default: they mirror separate devices, each
-node's CPU is its process's, and they use every core.
+share one interpreter and its GIL, so the process uses about one core: measured on the default stack from a bag
+(int8 decoders, README "Results"), single 4.00 `/targets`/s on 0.90 core (224 ms of CPU per frame, where separate
+processes add up to 250 ms) but 1.10 under 2x overload, multi 0.37/s (threads contending for the GIL). Separate
+processes stay the default: they mirror separate devices, each node's CPU is its process's, and they use every
+core.
 """
 from __future__ import annotations
 
