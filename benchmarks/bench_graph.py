@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from disac_ros.nodes.spin import EXECUTORS
 from disac_ros.ros.supervisor import STARTED
 from disac_ros.ros.transport import use_graph_profile
 
@@ -215,7 +216,7 @@ def main() -> None:
                         help="a node parameter for disac launch, e.g. aggregator.decoder_precision=int8")
     parser.add_argument("--dead-collaborators", action="store_true",
                         help="kill every device_encoder at the first estimate: the center alone is measured")
-    parser.add_argument("--compose", nargs="?", const="single", choices=("single", "multi"), default=None,
+    parser.add_argument("--compose", nargs="?", const=EXECUTORS[0], choices=EXECUTORS, default=None,
                         help="disac launch --compose: the encoders, channel and aggregator in one process")
     args = parser.parse_args()
     if args.compose and args.dead_collaborators:

@@ -18,6 +18,7 @@ from disac_ros.config import PRESETS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from disac_ros.launch_description import DEFAULT_PARAMS_FILE
+    from disac_ros.nodes.spin import EXECUTORS
 
     parser.add_argument("config", nargs="?", default=None, help="scene YAML (default: config/scene.yaml)")
     parser.add_argument("--preset", choices=PRESETS, default="default", help="scene preset (must match the run)")
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sim-time", action="store_true", help="nodes use wall time instead of /clock")
     parser.add_argument("--no-bridge", action="store_true",
                         help="leave out genesis_bridge, to run the encoders and aggregator on `disac play BAG`")
-    parser.add_argument("--compose", nargs="?", const="single", choices=("single", "multi"), default=None,
+    parser.add_argument("--compose", nargs="?", const=EXECUTORS[0], choices=EXECUTORS, default=None,
                         help="run the encoders, channel and aggregator in one process (rclpy composition) on a "
                              "single-threaded (default) or multi-threaded executor, instead of one process each: "
                              "about one core in all (see disac_ros/nodes/container.py)")

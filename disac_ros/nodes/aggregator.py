@@ -108,6 +108,11 @@ def _remember(store: OrderedDict, key, value) -> None:
         store.popitem(last=False)
 
 
+def _received(codes) -> Received:
+    """A collaborator's codes as the window holds them (``LinkCodes``) -> the center's ``Received``."""
+    return Received(codes.codes, codes.snr_db, codes.distance_m)
+
+
 class Aggregator(Node):
     def __init__(self, **kwargs):
         super().__init__("aggregator", **kwargs)
@@ -227,7 +232,7 @@ class Aggregator(Node):
             return self.drops.warn(classify_error(str(exc)), f"code of {device_id}: {exc}")
         self._aggregate(ready)
         if stamp in self._partial and self.window.holds(stamp):  # still waiting for others: decode these now
-            self._decode_early(stamp, {device_id})
+            self._decode_early(stamp, only=device_id)
 
     @guarded
     def on_timing(self, device_id: str, msg) -> None:
@@ -278,14 +283,15 @@ class Aggregator(Node):
             return
         while len(self._partial) > self.window.max_pending:
             self.stride.worked(self._partial.popitem(last=False)[1].busy_s)
-        self._decode_early(frame.stamp, set(self.devices))
+        self._decode_early(frame.stamp)
 
-    def _decode_early(self, stamp: int, devices: set[str]) -> None:
+    def _decode_early(self, stamp: int, only: str | None = None) -> None:
+        """Decode the complete codes of ``stamp`` (``only`` that collaborator's) into its partial aggregation."""
         partial = self._partial[stamp]
         for k, c in self.window.complete(stamp).items():
-            if k in devices:
+            if only in (None, k):
                 try:
-                    partial.add(k, Received(c.codes, c.snr_db, c.distance_m))
+                    partial.add(k, _received(c))
                 except Exception:  # decoded again, and reported, when the frame is released
                     pass
 
@@ -304,7 +310,7 @@ class Aggregator(Node):
             early_s = partial.busy_s if partial is not None else 0.0  # what the frame cost while it waited
             for stamp in [s for s in self._partial if s < r.frame.stamp]:  # superseded with their frames
                 self.stride.worked(self._partial.pop(stamp).busy_s)
-            received = {k: Received(c.codes, c.snr_db, c.distance_m) for k, c in r.received.items()}
+            received = {k: _received(c) for k, c in r.received.items()}
             try:
                 states = partial.finish(received) if partial is not None else \
                     self.system.aggregate(r.frame.image, r.frame.echoes, received)

@@ -21,7 +21,7 @@ def spin(factory: Callable[[], object], args: list[str] | None = None) -> int:
     return spin_nodes([factory], args)
 
 
-#: Executors of several nodes in one process.
+#: Executors of several nodes in one process (the first is the default).
 EXECUTORS = ("single", "multi")
 
 
