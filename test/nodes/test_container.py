@@ -79,10 +79,10 @@ def test_two_nodes_in_one_process_keep_their_parameters_spin_and_stop_on_sigint(
 
 
 def test_a_malformed_node_list_is_refused():
-    from disac_ros.launch_description import EXECUTORS
+    from disac_ros.launch_description import EXECUTABLES
     from disac_ros.nodes.container import NODE_CLASSES, parse_nodes
 
-    assert set(NODE_CLASSES) == set(EXECUTORS)  # every executable of the graph can be composed
+    assert set(NODE_CLASSES) == set(EXECUTABLES)  # every executable of the graph can be composed
 
     spec = ContainerSpec((_channel("link_a", "device_1", 5.0),))
     assert parse_nodes(spec.nodes_json()) == [("channel", spec.nodes[0].ros_arguments())]
