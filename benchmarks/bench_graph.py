@@ -64,7 +64,7 @@ def bag_frame_rate(bag: str, topic: str) -> float:
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
             bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False,
-            overrides: list[str] | None = None, composed: str | None = None) -> dict:
+            overrides: list[str] | None = None, composed: str | None = None, log: str | None = None) -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -100,14 +100,21 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
     pids: dict[str, int] = {}
     tail: list[str] = []
 
+    log_file = open(log, "w") if log else None  # noqa: SIM115 - the pump thread closes it when the graph ends
+
     def pump():
         for line in graph.stdout:
+            if log_file:
+                log_file.write(line)
+                log_file.flush()
             tail[:] = [*tail[-30:], line.rstrip()]
             started = STARTED.match(line)
             if started:
                 pids[started.group(1)] = int(started.group(2))
             if "Eq. 14" in line:
                 summaries.append(line.strip())
+        if log_file:
+            log_file.close()
 
     threading.Thread(target=pump, daemon=True).start()
     image_at: dict[tuple, float] = {}
@@ -218,14 +225,19 @@ def main() -> None:
                         help="kill every device_encoder at the first estimate: the center alone is measured")
     parser.add_argument("--compose", nargs="?", const=EXECUTORS[0], choices=EXECUTORS, default=None,
                         help="disac launch --compose: the encoders, channel and aggregator in one process")
+    parser.add_argument("--log", default=None, metavar="DIR",
+                        help="write each rate's graph output (every node's log) to DIR/graph-<rate>.log")
     args = parser.parse_args()
     if args.compose and args.dead_collaborators:
         parser.error("--dead-collaborators kills encoder processes: not with --compose")
     fps = bag_frame_rate(args.bag, "/device_0/camera/image_raw") if args.bag else 0.0
     if args.bag:
         print(f"{args.bag}: {fps:.3g} center frames per second of log time")
+    if args.log:
+        Path(args.log).mkdir(parents=True, exist_ok=True)
     results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
-                       args.dead_collaborators, args.overrides, args.compose) for r in args.rate]
+                       args.dead_collaborators, args.overrides, args.compose,
+                       str(Path(args.log) / f"graph-{r:g}.log") if args.log else None) for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
     print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
           "/targets received")

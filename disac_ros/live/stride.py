@@ -17,7 +17,13 @@ window expires, and cost it less (fewer decoders), so its load looks low and str
 12 frames/s offered, 2.46 devices per estimate, p50 580 ms, in two runs of three). So frames served without a
 collaborator that is live and has delivered before are a congestion signal, like TCP's losses: when more than
 ``incomplete_limit`` of an update's frames are, the stride rises a step, and it falls only while under a fifth of
-that are (an occasional lost frame does not hold it up).
+that are (an occasional lost frame does not hold it up). Congestion is remembered, as TCP remembers its slow-start
+threshold: the center's load does not count the devices' work, so at the same offered rate it would soon ask for
+the congested stride again (measured, all nodes in one process at 8 frames/s: stride 1 -> 2 -> 1 every 4-5 s,
+3.07 estimates per s where stride 2 gives 4). So when a stride is congested a second time in a row (the last
+congestion was at the same stride: it was lowered back into it), the stride stays at least a step above it for
+``congestion_hold`` updates, unless the offered rate falls below ``margin`` times the rate it was congested at;
+then it probes a step lower again. A single congestion (a node's first, slow inferences) holds nothing.
 """
 from __future__ import annotations
 
@@ -51,16 +57,19 @@ class StrideAdvisor:
     ``utilisation`` rounds to a larger one, and falls one step at a time, only after ``hold`` updates in a row in
     which even ``margin`` x ``utilisation`` would round to a smaller one: a smaller stride gives the devices more
     work and the center less CPU, so its service time rises again (hysteresis, no oscillation between two strides).
+    Congestion (more than ``incomplete_limit`` of an update's frames served incomplete) raises it a step; the same
+    stride congested twice in a row holds it above that stride for ``congestion_hold`` updates at the same offered
+    rate (the module docstring).
     """
 
     def __init__(self, utilisation: float = 0.95, max_stride: int = 8, alpha: float = 0.5, hold: int = 3,
-                 margin: float = 0.8, incomplete_limit: float = 0.25):
+                 margin: float = 0.8, incomplete_limit: float = 0.25, congestion_hold: int = 30):
         if not 0 < utilisation <= 1 or max_stride < 1 or not 0 < alpha <= 1 or hold < 1 or not 0 < margin <= 1 \
-                or not 0 <= incomplete_limit <= 1:
+                or not 0 <= incomplete_limit <= 1 or congestion_hold < 0:
             raise ValueError("StrideAdvisor needs 0 < utilisation <= 1, max_stride >= 1, 0 < alpha <= 1, hold >= 1, "
-                             "0 < margin <= 1 and 0 <= incomplete_limit <= 1")
+                             "0 < margin <= 1, 0 <= incomplete_limit <= 1 and congestion_hold >= 0")
         self.utilisation, self.max_stride, self.alpha, self.hold = utilisation, max_stride, alpha, hold
-        self.margin, self.incomplete_limit = margin, incomplete_limit
+        self.margin, self.incomplete_limit, self.congestion_hold = margin, incomplete_limit, congestion_hold
         self.reset()
 
     def reset(self) -> None:
@@ -70,6 +79,8 @@ class StrideAdvisor:
         self._frames, self._service, self._served, self._incomplete = 0, 0.0, 0, 0
         self._last: float | None = None
         self._lower = 0
+        self._congested: int | None = None                           # the stride of the last congestion
+        self._floor, self._floor_rate, self._floor_left = 1, 0.0, 0   # held above it: stride, rate, updates left
 
     def offered(self, n: int = 1) -> None:
         self._frames += max(0, n)
@@ -110,11 +121,20 @@ class StrideAdvisor:
         if nearest(self.utilisation) > self.stride:
             self.stride, self._lower = nearest(self.utilisation), 0
         elif incomplete > self.incomplete_limit:   # collaborators cannot keep up: congestion
+            if self._congested == self.stride:     # congested here again: hold the step above it
+                self._floor, self._floor_rate, self._floor_left = self.stride + 1, self.rate, self.congestion_hold + 1
+            self._congested = self.stride
             self.stride, self._lower = min(self.max_stride, self.stride + 1), 0
-        elif nearest(self.margin * self.utilisation) < self.stride and incomplete < self.incomplete_limit / 5:
+        elif nearest(self.margin * self.utilisation) < self.stride and incomplete < self.incomplete_limit / 5 \
+                and not self._congested_here():
             self._lower += 1
             if self._lower >= self.hold:
                 self.stride, self._lower = self.stride - 1, 0
         else:
             self._lower = 0
+        self._floor_left = max(0, self._floor_left - 1)
         return self.stride
+
+    def _congested_here(self) -> bool:
+        """Whether a step down would go below a stride congested within the hold, at about the same offered rate."""
+        return self._floor_left > 0 and self.stride <= self._floor and self.rate >= self.margin * self._floor_rate

@@ -82,22 +82,45 @@ def test_work_on_frames_then_superseded_counts_as_load():
     assert busy.update(4.0) > 1
 
 
+def _run_congested(advisor, seconds, incomplete_every, start, rate=12):
+    """``rate`` frames/s served in 0.09 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
+    strides = []
+    for t in range(seconds):
+        for k in range(rate):
+            advisor.offered()
+            if k % advisor.stride == 0:
+                advisor.served(0.09, complete=incomplete_every == 0 or k % incomplete_every != 0)
+        strides.append(advisor.update(start + t + 1.0))
+    return strides
+
+
 def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
     """Devices that cannot keep up leave the center's frames incomplete and cheap (load 12 x 0.09 = 1.08: stride 1
-    by load alone); more than a quarter incomplete is congestion: a step up per update, and no step down while
-    over a twentieth are."""
-    def run(advisor, seconds, incomplete_every, start):
+    by load alone); more than a quarter incomplete is congestion: a step up per update, no step down while over a
+    twentieth are; all complete again, it falls after the hold (each stride was congested once)."""
+    assert _run_congested(StrideAdvisor(), 4, 0, 0.0) == [1] * 4
+    congested = StrideAdvisor(congestion_hold=12)
+    assert _run_congested(congested, 3, 1, 0.0) == [1, 2, 3]   # every frame incomplete (the first update: no load)
+    assert _run_congested(congested, 6, 12, 3.0) == [3] * 6    # one in 12 incomplete: held, not lowered
+    assert _run_congested(congested, 4, 0, 9.0)[-1] < 3        # all complete again: lowered after the hold
+
+
+def test_a_congested_stride_is_not_given_up_while_the_rate_stays():
+    """A center whose load leaves out its devices' work (nodes sharing one process): at stride 1 the devices miss
+    its frames, at 2 they keep up and its load (8 x 0.09) asks for 1 again. Congested at 1 a second time, it keeps
+    2 for the hold instead of going back and forth every few updates, and gives it up when the offered rate halves."""
+    def run(advisor, seconds, rate=8, start=0.0):
         strides = []
         for t in range(seconds):
-            for k in range(12):
+            for k in range(rate):
                 advisor.offered()
-                if k % advisor.stride == 0:
-                    advisor.served(0.09, complete=incomplete_every == 0 or k % incomplete_every != 0)
+                if k % advisor.stride == 0:   # the devices keep up with 4 frames/s
+                    advisor.served(0.09, complete=rate / advisor.stride <= 4)
             strides.append(advisor.update(start + t + 1.0))
         return strides
 
-    assert run(StrideAdvisor(), 4, 0, 0.0) == [1] * 4
-    congested = StrideAdvisor()
-    assert run(congested, 3, 1, 0.0) == [1, 2, 3]           # every frame incomplete (the first update: no load yet)
-    assert run(congested, 6, 12, 3.0) == [3] * 6              # one in 12 incomplete: held, not lowered
-    assert run(congested, 4, 0, 9.0)[-1] < 3                  # all complete again: lowered after the hold
+    advisor = StrideAdvisor(congestion_hold=30)
+    strides = run(advisor, 25)
+    assert strides[:2] == [1, 2] and strides.count(1) == 2 and set(strides[6:]) == {2}   # one probe back to 1
+    assert run(StrideAdvisor(congestion_hold=0), 25).count(1) > 3     # without the memory: back and forth
+    assert run(advisor, 6, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold
