@@ -85,3 +85,26 @@ def test_window_without_collaborators_releases_at_once_and_in_order():
     assert [r.frame.stamp for r in w.add_frame(frame_at(1.0))] == [NS]
     with pytest.raises(Dropped):
         w.add_frame(frame_at(0.5))
+
+
+def test_a_complete_frame_does_not_wait_behind_an_older_incomplete_one():
+    """device_2 skipped frame 1 (its keep-last queue replaced it) and delivered frame 2: frame 2 is released as soon
+    as it is complete, frame 1 is overtaken (counted, never released after it), not held for frame 1's window."""
+    clock = FakeClock()
+    w = CollaboratorWindow(["device_1", "device_2"], N, window_s=0.5, clock=clock)
+    w.add_frame(frame_at(0.5))
+    send(w, "device_1", 0.5)
+    assert len(send(w, "device_2", 0.5)) == 1                  # both have delivered before
+    w.add_frame(frame_at(1.0))
+    send(w, "device_1", 1.0)                                  # device_2 never sends 1.0
+    w.add_frame(frame_at(2.0))
+    assert send(w, "device_1", 2.0) == []
+    clock.t += 0.1
+    (ready,) = send(w, "device_2", 2.0)
+    assert ready.frame.stamp == 2 * NS and not ready.timed_out and sorted(ready.received) == ["device_1", "device_2"]
+    assert w.discarded == 1 and not w.holds(NS)
+    clock.t += 1.0
+    assert w.poll() == []                                     # frame 1.0 is gone, never released late
+    with pytest.raises(Dropped) as exc:
+        send(w, "device_2", 1.0)
+    assert exc.value.reason == "late"
