@@ -16,16 +16,17 @@ subset of frames each, so the center's frames wait for codes that never come, ar
 window expires, and cost it less (fewer decoders), so its load looks low and stride 1 sustains itself (measured:
 12 frames/s offered, 2.46 devices per estimate, p50 580 ms, in two runs of three). So frames served without a
 collaborator that is live and has delivered before are a congestion signal, like TCP's losses: when more than
-``incomplete_limit`` of an update's frames are, and fewer frames were served complete than the next stride would
-offer (``rate / (k + 1)``: at 10 frames/s, 7 of 8 served complete beat stride 2's 5; measured 8.10 against 5.07
-estimates per s), the stride rises a step, and it falls only while under a fifth of that are (an occasional lost
-frame does not hold it up). Congestion is remembered, as TCP remembers its slow-start
-threshold: the center's load does not count the devices' work, so at the same offered rate it would soon ask for
-the congested stride again (measured, all nodes in one process at 8 frames/s: stride 1 -> 2 -> 1 every 4-5 s,
-3.07 estimates per s where stride 2 gives 4). So when a stride is congested a second time in a row (the last
-congestion was at the same stride: it was lowered back into it), the stride stays at least a step above it for
-``congestion_hold`` updates, unless the offered rate falls below ``margin`` times the rate it was congested at;
-then it probes a step lower again. A single congestion (a node's first, slow inferences) holds nothing.
+``incomplete_limit`` of an update's frames are, and fewer frames were served complete than the next stride
+would offer (``rate / (k + 1)``: at 10 frames/s, 7 of 8 served complete beat stride 2's 5; measured, GRU
+decoders: 8.10-8.30 estimates per s at stride 1, 5.07 at 2), the stride rises a step, and it falls only while
+under a fifth of that are (an occasional lost frame does not hold it up). Congestion is remembered, as TCP
+remembers its slow-start threshold: the center's load does not count the devices' work, so at the same offered
+rate it would soon ask for the congested stride again (measured, all nodes in one process at 8 frames/s: stride
+1 -> 2 -> 1 every 4-5 s, 3.07 estimates per s where stride 2 gives 4). So when a stride is congested a second
+time in a row (the last congestion was at the same stride: it was lowered back into it), the stride stays at
+least a step above it for ``congestion_hold`` updates, unless the offered rate falls below ``margin`` times the
+rate it was congested at; then it probes a step lower again. A single congestion (a node's first, slow
+inferences) holds nothing.
 """
 from __future__ import annotations
 
@@ -59,7 +60,8 @@ class StrideAdvisor:
     ``utilisation`` rounds to a larger one, and falls one step at a time, only after ``hold`` updates in a row in
     which even ``margin`` x ``utilisation`` would round to a smaller one: a smaller stride gives the devices more
     work and the center less CPU, so its service time rises again (hysteresis, no oscillation between two strides).
-    Congestion (more than ``incomplete_limit`` of an update's frames served incomplete) raises it a step; the same
+    Congestion (more than ``incomplete_limit`` of an update's frames served incomplete, and fewer served complete
+    than the next stride would offer) raises it a step; the same
     stride congested twice in a row holds it above that stride for ``congestion_hold`` updates at the same offered
     rate (the module docstring).
     """
