@@ -16,9 +16,7 @@ subset of frames each, so the center's frames wait for codes that never come, ar
 window expires, and cost it less (fewer decoders), so its load looks low and stride 1 sustains itself (measured:
 12 frames/s offered, 2.46 devices per estimate, p50 580 ms, in two runs of three). So frames served without a
 collaborator that is live and has delivered before are a congestion signal, like TCP's losses: when more than
-``incomplete_limit`` of an update's frames are, and fewer frames were served complete than the next stride
-would offer (``rate / (k + 1)``: at 10 frames/s, 7 of 8 served complete beat stride 2's 5; measured, GRU
-decoders: 8.10-8.30 estimates per s at stride 1, 5.07 at 2), the stride rises a step, and it falls only while
+``incomplete_limit`` of an update's frames are, the stride rises a step, and it falls only while
 under a fifth of that are (an occasional lost frame does not hold it up). Congestion is remembered, as TCP
 remembers its slow-start threshold: the center's load does not count the devices' work, so at the same offered
 rate it would soon ask for the congested stride again (measured, all nodes in one process at 8 frames/s: stride
@@ -60,8 +58,7 @@ class StrideAdvisor:
     ``utilisation`` rounds to a larger one, and falls one step at a time, only after ``hold`` updates in a row in
     which even ``margin`` x ``utilisation`` would round to a smaller one: a smaller stride gives the devices more
     work and the center less CPU, so its service time rises again (hysteresis, no oscillation between two strides).
-    Congestion (more than ``incomplete_limit`` of an update's frames served incomplete, and fewer served complete
-    than the next stride would offer) raises it a step; the same
+    Congestion (more than ``incomplete_limit`` of an update's frames served incomplete) raises it a step; the same
     stride congested twice in a row holds it above that stride for ``congestion_hold`` updates at the same offered
     rate (the module docstring).
     """
@@ -110,9 +107,7 @@ class StrideAdvisor:
     def update(self, now: float) -> int:
         """The stride after the frames and aggregations since the last update (``now``: wall seconds)."""
         incomplete = self._incomplete / self._served if self._served else 0.0
-        complete_per_s = math.inf                  # frames served complete per wall second since the last update
         if self._last is not None and now > self._last:
-            complete_per_s = (self._served - self._incomplete) / (now - self._last)
             self.rate = self._ema(self.rate, self._frames / (now - self._last))
             if self._served:
                 self.service_s = self._ema(self.service_s, self._service / self._served)
@@ -126,8 +121,7 @@ class StrideAdvisor:
 
         if nearest(self.utilisation) > self.stride:
             self.stride, self._lower = nearest(self.utilisation), 0
-        elif incomplete > self.incomplete_limit and complete_per_s < self.rate / (self.stride + 1):
-            # collaborators cannot keep up (congestion), and the next stride would serve more frames complete
+        elif incomplete > self.incomplete_limit:   # collaborators cannot keep up: congestion
             if self._congested == self.stride:     # congested here again: hold the step above it
                 self._floor, self._floor_rate, self._floor_left = self.stride + 1, self.rate, self.congestion_hold + 1
             self._congested = self.stride

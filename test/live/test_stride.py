@@ -125,19 +125,3 @@ def test_a_congested_stride_is_not_given_up_while_the_rate_stays():
     assert run(StrideAdvisor(congestion_hold=0), 25).count(1) > 3     # without the memory: back and forth
     assert run(advisor, 6, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold
 
-
-def test_congestion_raises_the_stride_only_when_the_next_one_would_serve_more_frames_complete():
-    """10 frames/s, all served (load 10 x 0.07 = 0.7), 3 in 10 incomplete: 7 complete per s beat stride 2's 5, so
-    the stride stays 1; 7 in 10 incomplete (3 complete per s) raise it."""
-    def run(advisor, incomplete_of_10, seconds=6):
-        strides = []
-        for t in range(seconds):
-            for k in range(10):
-                advisor.offered()
-                if k % advisor.stride == 0:
-                    advisor.served(0.07, complete=k >= incomplete_of_10)
-            strides.append(advisor.update(t + 1.0))
-        return strides
-
-    assert run(StrideAdvisor(), 3) == [1] * 6
-    assert run(StrideAdvisor(), 7)[-1] > 1
