@@ -16,9 +16,9 @@ subset of frames each, so the center's frames wait for codes that never come, ar
 window expires, and cost it less (fewer decoders), so its load looks low and stride 1 sustains itself (measured:
 12 frames/s offered, 2.46 devices per estimate, p50 580 ms, in two runs of three). So frames served without a
 collaborator that is live and has delivered before are a congestion signal, like TCP's losses: when more than
-``incomplete_limit`` of an update's frames are, the stride rises a step, and it falls only while
-under a fifth of that are (an occasional lost frame does not hold it up). Congestion is remembered, as TCP
-remembers its slow-start threshold: the center's load does not count the devices' work, so at the same offered
+``incomplete_limit`` of an update's frames are, the stride rises a step, and it falls only while under a fifth of
+that are (an occasional lost frame does not hold it up). Congestion is remembered, as TCP remembers its slow-start
+threshold: the center's load does not count the devices' work, so at the same offered
 rate it would soon ask for the congested stride again (measured, all nodes in one process at 8 frames/s: stride
 1 -> 2 -> 1 every 4-5 s, 3.07 estimates per s where stride 2 gives 4). So when a stride is congested a second
 time in a row (the last congestion was at the same stride: it was lowered back into it), the stride stays at

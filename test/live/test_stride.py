@@ -16,14 +16,16 @@ def test_every_node_keeps_the_same_frames():
     assert all(on_stride(s, period, 1) for s in stamps) and all(on_stride(s, 0.0, 3) for s in stamps)
 
 
-def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: float = 0.0) -> list[int]:
-    """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``."""
+def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: float = 0.0,
+         complete=lambda k, stride: True) -> list[int]:
+    """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``; frame
+    ``k`` of a second is served with all its collaborators when ``complete(k, stride)``."""
     strides = []
     for t in range(seconds):
         for k in range(int(rate)):
             advisor.offered()
             if k % advisor.stride == 0:
-                advisor.served(service_s(advisor.stride))
+                advisor.served(service_s(advisor.stride), complete=complete(k, advisor.stride))
         strides.append(advisor.update(start + t + 1.0))
     return strides
 
@@ -82,16 +84,10 @@ def test_work_on_frames_then_superseded_counts_as_load():
     assert busy.update(4.0) > 1
 
 
-def _run_congested(advisor, seconds, incomplete_every, start, rate=12):
-    """``rate`` frames/s served in 0.09 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
-    strides = []
-    for t in range(seconds):
-        for k in range(rate):
-            advisor.offered()
-            if k % advisor.stride == 0:
-                advisor.served(0.09, complete=incomplete_every == 0 or k % incomplete_every != 0)
-        strides.append(advisor.update(start + t + 1.0))
-    return strides
+def _run_congested(advisor, seconds, incomplete_every, start):
+    """12 frames/s served in 0.09 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
+    return _run(advisor, 12, lambda k: 0.09, seconds, start,
+                complete=lambda k, stride: incomplete_every == 0 or k % incomplete_every != 0)
 
 
 def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
@@ -109,19 +105,11 @@ def test_a_congested_stride_is_not_given_up_while_the_rate_stays():
     """A center whose load leaves out its devices' work (nodes sharing one process): at stride 1 the devices miss
     its frames, at 2 they keep up and its load (8 x 0.09) asks for 1 again. Congested at 1 a second time, it keeps
     2 for the hold instead of going back and forth every few updates, and gives it up when the offered rate halves."""
-    def run(advisor, seconds, rate=8, start=0.0):
-        strides = []
-        for t in range(seconds):
-            for k in range(rate):
-                advisor.offered()
-                if k % advisor.stride == 0:   # the devices keep up with 4 frames/s
-                    advisor.served(0.09, complete=rate / advisor.stride <= 4)
-            strides.append(advisor.update(start + t + 1.0))
-        return strides
+    def run(advisor, seconds, rate=8, start=0.0):   # the devices keep up with 4 frames/s
+        return _run(advisor, rate, lambda k: 0.09, seconds, start, complete=lambda k, stride: rate / stride <= 4)
 
     advisor = StrideAdvisor(congestion_hold=30)
     strides = run(advisor, 25)
     assert strides[:2] == [1, 2] and strides.count(1) == 2 and set(strides[6:]) == {2}   # one probe back to 1
     assert run(StrideAdvisor(congestion_hold=0), 25).count(1) > 3     # without the memory: back and forth
     assert run(advisor, 6, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold
-
