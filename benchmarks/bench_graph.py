@@ -20,7 +20,8 @@ and its drops by reason (its last ``/diagnostics`` status). Accuracy and SI RMSE
 ``/targets`` against ``/ground_truth/targets`` (matched by stamp and target id). ``--dead-collaborators``: every
 ``device_encoder`` is killed (SIGKILL) at the first estimate, so the measured interval is the center alone; its
 ``/targets`` should keep the rate and score as the benchmark's "center alone" row. ``--compose``: the stack's nodes
-in one process (``disac launch --compose``); CPU is then the container's, drops still each node's. The table is
+in one process (``disac launch --compose``); CPU is then the container's, drops still each node's. ``--cpus auto``:
+``disac launch --cpus auto`` (the aggregator alone on the first CPU) and a bag's player on the others. The table is
 printed and, with ``--json``, saved.
 """
 from __future__ import annotations
@@ -38,8 +39,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from disac_ros.launch_description import CPU_LAYOUTS, cpus_for
 from disac_ros.nodes.spin import EXECUTORS
-from disac_ros.ros.supervisor import STARTED
+from disac_ros.ros.supervisor import STARTED, child_preexec
 from disac_ros.ros.transport import use_graph_profile
 
 
@@ -64,7 +66,8 @@ def bag_frame_rate(bag: str, topic: str) -> float:
 
 def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds: float, warmup: float,
             bag: str | None = None, fps: float = 0.0, dead_collaborators: bool = False,
-            overrides: list[str] | None = None, composed: str | None = None, log: str | None = None) -> dict:
+            overrides: list[str] | None = None, composed: str | None = None, log: str | None = None,
+            cpus: str = "none") -> dict:
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from disac_ros.msg import TargetStateArray
@@ -90,6 +93,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
            "--set", "aggregator.summary_period_s=5.0"]
     cmd += ["--no-bridge"] if bag else ["--set", f"genesis_bridge.rate_hz={float(rate)}"]
     cmd += ["--compose", composed] if composed else []
+    cmd += ["--cpus", cpus]
     if run:
         cmd += ["--run", run]
     for override in overrides or []:
@@ -152,7 +156,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
             sensors = [absolute(device_topic(d, t)) for d in ids for t in (IMAGE, CAMERA_INFO, ECHO)]
             player = subprocess.Popen([*disac, "play", bag, "--loop", "--rate", f"{rate / fps:g}", "--delay", "20",
                                        "--topics", *sensors, absolute(GROUND_TRUTH)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                      preexec_fn=child_preexec(cpus_for("disac_play", cpus)))
             pids["disac_play"] = player.pid  # not the stack, but on the same cores
         deadline = time.monotonic() + 300.0  # start-up
         while not arrivals and time.monotonic() < deadline and graph.poll() is None:
@@ -202,7 +207,8 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
                         "drops": {k.removeprefix("dropped."): int(v) for k, v in status.items()
                                   if k.startswith("dropped.")}}
     return {"mode": ("bag" if bag else "live") + (", collaborators dead" if dead_collaborators else "")
-            + (f", composed ({composed}-threaded executor)" if composed else ""),
+            + (f", composed ({composed}-threaded executor)" if composed else "")
+            + (f", CPUs {cpus}" if cpus != "none" else ""),
             "rate": rate, "targets_per_s": count / seconds, "samples": len(lat), "quality": quality,
             "p50_ms": float(np.percentile(lat, 50)) if len(lat) else None,
             "p95_ms": float(np.percentile(lat, 95)) if len(lat) else None, "nodes": nodes,
@@ -225,6 +231,9 @@ def main() -> None:
                         help="kill every device_encoder at the first estimate: the center alone is measured")
     parser.add_argument("--compose", nargs="?", const=EXECUTORS[0], choices=EXECUTORS, default=None,
                         help="disac launch --compose: the encoders, channel and aggregator in one process")
+    parser.add_argument("--cpus", choices=CPU_LAYOUTS, default=CPU_LAYOUTS[0],
+                        help="disac launch --cpus (auto: the aggregator alone on the first CPU; a bag's player "
+                             "with the other nodes)")
     parser.add_argument("--log", default=None, metavar="DIR",
                         help="write each rate's graph output (every node's log) to DIR/graph-<rate>.log")
     args = parser.parse_args()
@@ -237,7 +246,8 @@ def main() -> None:
         Path(args.log).mkdir(parents=True, exist_ok=True)
     results = [measure(args.preset, args.run, args.num_devices, r, args.seconds, args.warmup, args.bag, fps,
                        args.dead_collaborators, args.overrides, args.compose,
-                       str(Path(args.log) / f"graph-{r:g}.log") if args.log else None) for r in args.rate]
+                       str(Path(args.log) / f"graph-{r:g}.log") if args.log else None, args.cpus)
+               for r in args.rate]
     source = f"bag {args.bag} (no rendering)" if args.bag else "live (Genesis bridge in the loop)"
     print(f"\n{args.num_devices} devices, preset {args.preset}, {source}; latency = center image received -> "
           "/targets received")
@@ -263,7 +273,7 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"preset": args.preset, "run": args.run, "num_devices": args.num_devices,
                                     "source": source, "overrides": args.overrides, "composed": args.compose,
-                                    "seconds": args.seconds,
+                                    "cpus": args.cpus, "seconds": args.seconds,
                                     "warmup": args.warmup,
                                     "machine": f"{psutil.cpu_count()} cores", "command": " ".join(sys.argv),
                                     "results": results}, indent=1))

@@ -1,6 +1,7 @@
 """ROS 2 launch file of the live LLM-DiSAC graph for N devices.
 
     ros2 launch disac_ros disac.launch.py num_devices:=4 preset:=default run:=/path/to/run [rviz:=true] [compose:=true]
+        [cpus:=auto]
 
 The node list comes from ``disac_ros.launch_description.describe``, the function ``disac launch`` calls too, so the
 two launchers start the same executables with the same parameters: each node's defaults (its ``PARAMETERS`` table),
@@ -15,7 +16,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from disac_ros.launch_description import PACKAGE, ContainerSpec, compose, describe
+from disac_ros.launch_description import CPU_LAYOUTS, PACKAGE, ContainerSpec, compose, describe, place
 from disac_ros.ros import rviz
 
 
@@ -38,13 +39,14 @@ def launch_nodes(context, *args, **kwargs):
                          bridge=value("bridge").lower() in ("true", "1", "yes"))
     executor = {"true": "single", "1": "single", "yes": "single", "single": "single", "multi": "multi"}.get(
         value("compose").lower())
-    specs = compose(described, executor=executor) if executor else described
+    placed = place(described, value("cpus"))
+    specs = compose(placed, executor=executor) if executor else placed
     nodes = [Node(package=PACKAGE, executable=spec.executable, arguments=spec.arguments(), output="screen",
                   emulate_tty=True)  # no name: a process-wide __node remap would rename every node inside
              if isinstance(spec, ContainerSpec) else
              Node(package=PACKAGE, executable=spec.executable, name=spec.name, namespace=spec.namespace or None,
                   parameters=[spec.params_file, spec.all_parameters()] if spec.params_file else
-                  [spec.all_parameters()],
+                  [spec.all_parameters()], prefix=spec.prefix(),
                   output="screen", emulate_tty=True)
              for spec in specs]
     if value("rviz").lower() in ("true", "1", "yes"):  # RViz with one camera per launched device
@@ -75,6 +77,9 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("compose", default_value="false",
                               description="run the encoders, channel and aggregator in one process: false, true "
                                           "(= single: a single-threaded executor) or multi"),
+        DeclareLaunchArgument("cpus", default_value=CPU_LAYOUTS[0], choices=list(CPU_LAYOUTS),
+                              description="none: the OS places the nodes; auto: the aggregator alone on the first "
+                                          "CPU, the other nodes on the rest (one machine hosting the whole graph)"),
         DeclareLaunchArgument("rviz", default_value="false",
                               description="also start RViz2 (config/disac.rviz's displays, one camera per device)"),
         OpaqueFunction(function=launch_nodes),

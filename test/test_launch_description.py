@@ -11,7 +11,16 @@ import pytest
 import yaml
 from nodetools import _declared, _tables
 
-from disac_ros.launch_description import DEFAULT_PARAMS_FILE, ContainerSpec, NodeSpec, compose, describe
+from disac_ros.launch_description import (
+    DEFAULT_PARAMS_FILE,
+    ContainerSpec,
+    NodeSpec,
+    available_cpus,
+    compose,
+    cpus_for,
+    describe,
+    place,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,6 +177,27 @@ def test_launch_file_starts_the_described_nodes(monkeypatch):
     assert composed[1].kwargs["arguments"] == compose(expected)[-1].arguments()
     multi = opaque.kwargs["function"]({**context, "compose": "multi"})
     assert multi[1].kwargs["arguments"][1:] == ["--executor", "multi"]
+    # cpus:=auto: each node's process started under taskset with the CPUs place() gives it
+    assert all(n.kwargs["prefix"] is None for n in nodes)
+    placed = opaque.kwargs["function"]({**context, "cpus": "auto"})
+    want = place(expected, "auto")
+    assert [n.kwargs["prefix"] for n in placed] == [s.prefix() for s in want]
+    if len(available_cpus()) > 1:
+        assert placed[-1].kwargs["prefix"] == f"taskset -c {available_cpus()[0]}"
+
+
+def test_auto_placement_gives_the_center_a_cpu_of_its_own():
+    specs = describe(preset="smoke", num_devices=3, run="/runs/x")
+    assert place(specs) == specs and place(specs, "none", (0, 1)) == specs
+    placed = {s.executable: s.cpus for s in place(specs, "auto", (2, 3, 5))}
+    assert placed == {"genesis_bridge": (3, 5), "device_encoder": (3, 5), "channel": (3, 5), "aggregator": (2,)}
+    assert [s.prefix() for s in place(specs, "auto", (0, 1))][-2:] == ["taskset -c 1", "taskset -c 0"]
+    assert place(specs, "auto", (4,)) == specs            # one CPU: nothing to separate
+    assert cpus_for("disac_play", "auto", (0, 1)) == (1,)  # a bag player goes with the sensors
+    composed = compose(place(specs, "auto", (0, 1)))
+    assert place(composed, "auto", (0, 1)) == composed and composed[0].cpus == (1,)
+    with pytest.raises(ValueError, match="CPU layout"):
+        place(specs, "fast")
 
 
 def test_launch_file_calls_the_shared_description():

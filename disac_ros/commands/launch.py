@@ -3,7 +3,8 @@
 The node list comes from :func:`disac_ros.launch_description.describe`, the same function the launch file calls,
 so both start the same executables with the same parameters. :class:`disac_ros.ros.supervisor.Launcher` runs each
 as ``python -m disac_ros.nodes.<executable> --ros-args -r __node:=... --params-file ... -p ...`` and prefixes its
-output with its name; ``--compose`` runs the stack's nodes in one process (:mod:`disac_ros.nodes.container`).
+output with its name; ``--compose`` runs the stack's nodes in one process (:mod:`disac_ros.nodes.container`);
+``--cpus auto`` gives the aggregator a CPU of its own (:func:`disac_ros.launch_description.place`).
 Ctrl-C (or SIGTERM, or ``--duration``) stops them: SIGINT to every node, SIGTERM after ``--grace`` seconds,
 SIGKILL after as long again. A node that dies on its own is reported and the others keep
 running (a dead collaborator must not stop the graph); the exit status is then 1.
@@ -17,7 +18,7 @@ from disac_ros.config import PRESETS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from disac_ros.launch_description import DEFAULT_PARAMS_FILE
+    from disac_ros.launch_description import CPU_LAYOUTS, DEFAULT_PARAMS_FILE
     from disac_ros.nodes.spin import EXECUTORS
 
     parser.add_argument("config", nargs="?", default=None, help="scene YAML (default: config/scene.yaml)")
@@ -38,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run the encoders, channel and aggregator in one process (rclpy composition) on a "
                              "single-threaded (default) or multi-threaded executor, instead of one process each: "
                              "about one core in all (see disac_ros/nodes/container.py)")
+    parser.add_argument("--cpus", choices=CPU_LAYOUTS, default=CPU_LAYOUTS[0],
+                        help="where the node processes run on this machine: none (the OS decides) or auto (the "
+                             "aggregator alone on the first CPU, the other nodes on the rest: for one machine "
+                             "hosting the whole graph; README 'The live graph')")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warn", "error"),
                         help="ROS log level of every node")
     parser.add_argument("--grace", type=float, default=10.0,
@@ -60,7 +65,7 @@ def check_run_scene(run_dir: Path, scene, num_devices: int) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from disac_ros.config import load_scene
-    from disac_ros.launch_description import compose, describe, parse_overrides
+    from disac_ros.launch_description import compose, describe, parse_overrides, place
     from disac_ros.ros.supervisor import Launcher
     from disac_ros.runs import default_run
 
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     specs = describe(scene_config=args.config, preset=args.preset, num_devices=args.num_devices,
                      run=run_dir.resolve(), params_file=args.params, overrides=parse_overrides(args.set),
                      use_sim_time=not args.no_sim_time, bridge=not args.no_bridge)
+    specs = place(specs, args.cpus)
     if args.compose:
         specs = compose(specs, executor=args.compose)
     if args.params and not Path(args.params).is_file():
@@ -75,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     launcher = Launcher(specs, log_level=args.log_level, grace=args.grace)
     if args.dry_run:
         for spec in specs:
-            print(" ".join(launcher.command(spec)))
+            prefix = getattr(spec, "prefix", lambda: None)()
+            print(" ".join(([prefix] if prefix else []) + launcher.command(spec)))
         return 0
     check_run_scene(run_dir, load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
     launcher.start()

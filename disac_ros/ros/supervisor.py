@@ -32,20 +32,26 @@ class _Child:
         self.exited_at: float | None = None  # monotonic time its exit was first seen while stopping
 
 
-def death_signal():
-    """A ``preexec_fn``: the child gets SIGTERM when its parent dies (Linux), so no child outlives a killed parent.
+def child_preexec(cpus: tuple[int, ...] = ()):
+    """A ``preexec_fn``: SIGTERM when the parent dies (Linux), and the CPUs ``cpus`` if any are given.
 
-    None where prctl is not available.
+    With the death signal no child outlives a killed parent; the CPU affinity holds for every thread the child
+    starts (it is inherited). None where neither applies (no prctl, no CPUs).
     """
     try:
         libc = ctypes.CDLL(None, use_errno=True)
     except OSError:
+        libc = None
+    if libc is None and not cpus:
         return None
 
-    def set_pdeathsig() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    def preexec() -> None:
+        if libc is not None:
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if cpus:
+            os.sched_setaffinity(0, cpus)
 
-    return set_pdeathsig
+    return preexec
 
 
 class Launcher:
@@ -68,15 +74,16 @@ class Launcher:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RCUTILS_COLORIZED_OUTPUT": "0"}
-        preexec = death_signal()
         for spec in self.specs:
             cmd = self.command(spec)
+            cpus = getattr(spec, "cpus", ())
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, text=True, bufsize=1, errors="replace", start_new_session=True,
-                                    preexec_fn=preexec)
+                                    preexec_fn=child_preexec(cpus))
             child = _Child(spec, proc)
             self.children.append(child)
-            self.say("launch", f"started {child.label} (pid {proc.pid}): {' '.join(cmd[1:])}")
+            on = f" on CPU {','.join(map(str, cpus))}" if cpus else ""
+            self.say("launch", f"started {child.label} (pid {proc.pid}){on}: {' '.join(cmd[1:])}")
         for child in self.children:
             child.thread = threading.Thread(target=self._relay, args=(child,), daemon=True)
             child.thread.start()

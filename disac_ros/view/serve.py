@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from disac_ros.ros.supervisor import death_signal
+from disac_ros.ros.supervisor import child_preexec
 
 HOST = "127.0.0.1"
 CHROMIUM_FLAGS = ("--headless=new", "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--no-first-run",
@@ -89,7 +89,7 @@ class WebViewer:
             [binary, "--serve-web", "--bind", HOST, "--port", str(self.grpc_port), "--web-viewer-port",
              str(self.web_port), "--server-memory-limit", self.memory_limit, *self.files],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=death_signal())  # a killed `disac view` leaves no server
+            preexec_fn=child_preexec())  # a killed `disac view` leaves no server
         try:
             for port in (self.grpc_port, self.web_port):
                 _wait_port(port, self.proc, 30.0)
@@ -159,7 +159,7 @@ def screenshot(url: str, out: str | Path, size: tuple[int, int] = (1600, 1000), 
         proc = subprocess.Popen([exe, *CHROMIUM_FLAGS, *sandbox, f"--user-data-dir={profile}",
                                  "--remote-debugging-port=0", f"--window-size={width},{height}", "about:blank"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=death_signal())
+                                preexec_fn=child_preexec())
         try:
             active = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 30
