@@ -156,8 +156,7 @@ def measure(preset: str, run: str | None, num_devices: int, rate: float, seconds
             sensors = [absolute(device_topic(d, t)) for d in ids for t in (IMAGE, CAMERA_INFO, ECHO)]
             player = subprocess.Popen([*disac, "play", bag, "--loop", "--rate", f"{rate / fps:g}", "--delay", "20",
                                        "--topics", *sensors, absolute(GROUND_TRUTH)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                      preexec_fn=child_preexec(cpus_for("disac_play", cpus)))
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
             pids["disac_play"] = player.pid  # not the stack, but on the same cores
         deadline = time.monotonic() + 300.0  # start-up
         while not arrivals and time.monotonic() < deadline and graph.poll() is None:
