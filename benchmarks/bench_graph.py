@@ -39,9 +39,9 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from disac_ros.launch_description import CPU_LAYOUTS, cpus_for
+from disac_ros.launch_description import CPU_LAYOUTS
 from disac_ros.nodes.spin import EXECUTORS
-from disac_ros.ros.supervisor import STARTED, child_preexec
+from disac_ros.ros.supervisor import STARTED
 from disac_ros.ros.transport import use_graph_profile
 
 

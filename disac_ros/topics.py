@@ -20,8 +20,8 @@ Topics (message; publisher):
   Eq. 14): device_encoder;
 * ``semantic/rx`` (disac_ros/SemanticCode) and ``link/stats`` (disac_ros/LinkStats, Eqs. 9-10): channel, per
   collaborator;
-* ``frame_stride`` (std_msgs/UInt32, latched): aggregator, per collaborator: encode only frames whose index is a
-  multiple of it (:mod:`disac_ros.live.stride`);
+* ``frame_stride`` (std_msgs/Float64, latched): aggregator, per collaborator: encode one frame in it, the frames
+  :func:`disac_ros.live.stride.on_stride` keeps;
 * ``targets`` (disac_ros/TargetStateArray) and ``targets/markers`` (visualization_msgs/MarkerArray): aggregator;
 * ``ground_truth/targets`` (disac_ros/TargetStateArray), ``scene/markers`` (visualization_msgs/MarkerArray) and
   ``/clock`` (rosgraph_msgs/Clock): genesis_bridge (``/clock`` also ``disac play``);

@@ -1,15 +1,17 @@
-"""Frame stride: the center tells its devices to encode every k-th frame when it cannot serve every frame.
+"""Frame stride: the center tells its devices to encode one frame in k when it cannot serve every frame.
 
 Newest-first queues bound latency under overload, but on shared hardware the devices still encode every offered
 frame and take CPU from the center, whose rate then falls below what it sustains alone. With a stride k every
-node works on the same frames (those whose index ``round(stamp / frame period)`` is a multiple of k), so the
-devices' work falls with the center's rate instead of competing with it. The center picks k from its own load
-(:class:`StrideAdvisor`): offered ``rate`` frames per wall second and ``service_s`` wall seconds per frame need
-``rate * service_s`` of it; k is that load over ``utilisation``, rounded to the nearest stride. Rounding, not
-rounding up: a center offered just over its capacity (load 1.0-1.4) serves more at stride 1, newest first, than at
-stride 2, which would halve its rate (measured: 2.5 instead of 4 estimates per s at 5 frames/s offered); from
-about 1.5 times its capacity on, the devices' CPU it frees on shared cores is worth more. This is rate-based flow
-control in the spirit of TCP's receive window, decided by the one node that knows its own capacity.
+node works on the same frames (:func:`on_stride`: by the index ``round(stamp / frame period)``, the multiples of an
+integer k, 4 frames in 5 at k = 1.25), so the devices' work falls with the center's rate instead of competing
+with it. k is one of :data:`STRIDES`, fine steps near 1: an integer stride's first step halves the rate (measured:
+a placed stack at the edge of two cores served 9.10 or 5.00 frames per s at 10 offered, by whether the stride
+settled at 1 or 2). The center picks k from its own load (:class:`StrideAdvisor`): offered ``rate`` frames per wall
+second and ``service_s`` wall seconds per frame need ``rate * service_s`` of it; k is that load over
+``utilisation``, rounded to the nearest stride. Rounding, not rounding up: a center offered just over its capacity
+(load 1.0-1.1) serves more at stride 1, newest first, than one step up; further over, the devices' CPU it frees on
+shared cores is worth more. This is rate-based flow control in the spirit of TCP's receive window, decided by the
+one node that knows its own capacity.
 
 The center's own load is not the whole story on shared cores: devices that cannot keep up encode a different
 subset of frames each, so the center's frames wait for codes that never come, are released incomplete when the
@@ -34,6 +36,9 @@ from disac_ros.stamps import NS
 
 #: The largest stride a center may ask for and a device accepts (one frame in 64).
 MAX_STRIDE = 64
+#: The strides a center asks for: fine steps near 1, where one step of an integer stride would halve the rate (from
+#: 1 to 2: measured, a center at the edge of its capacity served 5 instead of 9 frames per s), coarser above.
+STRIDES: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
 
 
 def frame_index(stamp_ns: int, frame_period_s: float) -> int | None:
@@ -41,10 +46,15 @@ def frame_index(stamp_ns: int, frame_period_s: float) -> int | None:
     return round(stamp_ns / (frame_period_s * NS)) if frame_period_s > 0 else None
 
 
-def on_stride(stamp_ns: int, frame_period_s: float, stride: int) -> bool:
-    """Whether a frame of this stamp is one the stride keeps (every frame when stride is 1 or the period unknown)."""
+def on_stride(stamp_ns: int, frame_period_s: float, stride: float) -> bool:
+    """Whether a frame of this stamp is one the stride keeps (every frame when stride is 1 or the period unknown).
+
+    Frame n is kept when ``floor(n / stride)`` steps up from frame n - 1: one frame in ``stride`` on average, the
+    multiples of an integer stride, 4 frames in 5 at 1.25. Every node computes the same IEEE divisions, so all keep
+    the same frames.
+    """
     index = frame_index(stamp_ns, frame_period_s)
-    return stride <= 1 or index is None or index % stride == 0
+    return stride <= 1 or index is None or math.floor(index / stride) != math.floor((index - 1) / stride)
 
 
 class StrideAdvisor:
@@ -63,7 +73,7 @@ class StrideAdvisor:
     rate (the module docstring).
     """
 
-    def __init__(self, utilisation: float = 0.95, max_stride: int = 8, alpha: float = 0.5, hold: int = 3,
+    def __init__(self, utilisation: float = 0.95, max_stride: float = 8, alpha: float = 0.5, hold: int = 3,
                  margin: float = 0.8, incomplete_limit: float = 0.25, congestion_hold: int = 30):
         if not 0 < utilisation <= 1 or max_stride < 1 or not 0 < alpha <= 1 or hold < 1 or not 0 < margin <= 1 \
                 or not 0 <= incomplete_limit <= 1 or congestion_hold < 0:
@@ -71,17 +81,18 @@ class StrideAdvisor:
                              "0 < margin <= 1, 0 <= incomplete_limit <= 1 and congestion_hold >= 0")
         self.utilisation, self.max_stride, self.alpha, self.hold = utilisation, max_stride, alpha, hold
         self.margin, self.incomplete_limit, self.congestion_hold = margin, incomplete_limit, congestion_hold
+        self.strides = tuple(k for k in STRIDES if k <= max_stride)
         self.reset()
 
     def reset(self) -> None:
-        self.stride = 1
+        self.stride = 1.0
         self.rate: float | None = None          # offered center frames per wall second (EMA)
         self.service_s: float | None = None     # wall seconds per aggregation (EMA)
         self._frames, self._service, self._served, self._incomplete = 0, 0.0, 0, 0
         self._last: float | None = None
         self._lower = 0
         self._congested: int | None = None                           # the stride of the last congestion
-        self._floor, self._floor_rate, self._floor_left = 1, 0.0, 0   # held above it: stride, rate, updates left
+        self._floor, self._floor_rate, self._floor_left = 1.0, 0.0, 0   # held above it: stride, rate, updates left
 
     def offered(self, n: int = 1) -> None:
         self._frames += max(0, n)
@@ -104,7 +115,12 @@ class StrideAdvisor:
     def _ema(self, old: float | None, new: float) -> float:
         return new if old is None else (1 - self.alpha) * old + self.alpha * new
 
-    def update(self, now: float) -> int:
+    def _step(self, stride: float, steps: int) -> float:
+        """The stride ``steps`` places up (or down) :attr:`strides` from ``stride``, within it."""
+        k = self.strides.index(stride) + steps
+        return self.strides[min(len(self.strides) - 1, max(0, k))]
+
+    def update(self, now: float) -> float:
         """The stride after the frames and aggregations since the last update (``now``: wall seconds)."""
         incomplete = self._incomplete / self._served if self._served else 0.0
         if self._last is not None and now > self._last:
@@ -116,21 +132,22 @@ class StrideAdvisor:
             return self.stride
         load = self.rate * self.service_s          # center-seconds of work per wall second at stride 1
 
-        def nearest(utilisation: float) -> int:
-            return min(self.max_stride, max(1, math.floor(load / utilisation + 0.5)))
+        def nearest(utilisation: float) -> float:
+            return min(self.strides, key=lambda k: abs(k - load / utilisation))
 
         if nearest(self.utilisation) > self.stride:
             self.stride, self._lower = nearest(self.utilisation), 0
         elif incomplete > self.incomplete_limit:   # collaborators cannot keep up: congestion
             if self._congested == self.stride:     # congested here again: hold the step above it
-                self._floor, self._floor_rate, self._floor_left = self.stride + 1, self.rate, self.congestion_hold + 1
+                self._floor, self._floor_rate, self._floor_left = self._step(self.stride, 1), self.rate, \
+                    self.congestion_hold + 1
             self._congested = self.stride
-            self.stride, self._lower = min(self.max_stride, self.stride + 1), 0
+            self.stride, self._lower = self._step(self.stride, 1), 0
         elif nearest(self.margin * self.utilisation) < self.stride and incomplete < self.incomplete_limit / 5 \
                 and not self._congested_here():
             self._lower += 1
             if self._lower >= self.hold:
-                self.stride, self._lower = self.stride - 1, 0
+                self.stride, self._lower = self._step(self.stride, -1), 0
         else:
             self._lower = 0
         self._floor_left = max(0, self._floor_left - 1)

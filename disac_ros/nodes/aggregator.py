@@ -16,8 +16,8 @@ over the frame's N codes) from ``<k>/link/stats``, t_sd (the decoder of k) and t
 T_exe = max over contributing k. Logged per frame at debug level, summarised at info level every
 ``summary_period_s``.
 
-When it cannot serve every frame, the center asks its collaborators on ``<k>/frame_stride`` to encode only every
-k-th frame (:class:`disac_ros.live.stride.StrideAdvisor`, from its offered frame rate and its service time; at
+When it cannot serve every frame, the center asks its collaborators on ``<k>/frame_stride`` to encode one frame in
+k (:class:`disac_ros.live.stride.StrideAdvisor`, from its offered frame rate and its service time; at
 most ``max_stride``) and skips the other frames itself (counted as ``strided``), so that on shared hardware the
 devices' work falls with the center's rate instead of competing with it.
 
@@ -35,7 +35,7 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from std_msgs.msg import UInt32
+from std_msgs.msg import Float64
 from visualization_msgs.msg import MarkerArray
 
 from disac_ros.inference import Received
@@ -161,7 +161,7 @@ class Aggregator(Node):
 
         self.stride = StrideAdvisor(max_stride=values["max_stride"])
         self._skipped_seen = 0
-        self.stride_pubs = [self.create_publisher(UInt32, device_topic(k, FRAME_STRIDE), LATCHED_QOS)
+        self.stride_pubs = [self.create_publisher(Float64, device_topic(k, FRAME_STRIDE), LATCHED_QOS)
                             for k in self.devices]
         self._publish_stride()
         self.targets_pub = self.create_publisher(TargetStateArray, TARGETS, RELIABLE_QOS)
@@ -366,7 +366,7 @@ class Aggregator(Node):
 
     def _publish_stride(self) -> None:
         for pub in self.stride_pubs:
-            pub.publish(UInt32(data=self.stride.stride))
+            pub.publish(Float64(data=float(self.stride.stride)))
 
     @guarded
     def update_stride(self) -> None:
@@ -377,9 +377,9 @@ class Aggregator(Node):
         if self.stride.update(time.monotonic()) != before:
             self._publish_stride()
             self.get_logger().info(
-                f"frame stride {before} -> {self.stride.stride}: offered {self.stride.rate:.2f} frames/s, "
+                f"frame stride {before:g} -> {self.stride.stride:g}: offered {self.stride.rate:.2f} frames/s, "
                 f"{1e3 * self.stride.service_s:.0f} ms per frame (the devices now encode one frame in "
-                f"{self.stride.stride})")
+                f"{self.stride.stride:g})")
 
     def _diagnostics(self) -> dict:
         missing = [k for k in self.devices if k not in self.window.live()]

@@ -23,7 +23,7 @@ import time
 
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
-from std_msgs.msg import UInt32
+from std_msgs.msg import Float64
 
 from disac_ros.live.checks import finite_array
 from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
@@ -72,8 +72,8 @@ class DeviceEncoder(Node):
 
         self.tx_pub = self.create_publisher(SemanticCode, TX, RELIABLE_QOS)
         self.timing_pub = self.create_publisher(EncoderTiming, TIMING, RELIABLE_QOS)
-        self.frame_stride = 1
-        self.create_subscription(UInt32, FRAME_STRIDE, self.on_stride, LATCHED_QOS)
+        self.frame_stride = 1.0
+        self.create_subscription(Float64, FRAME_STRIDE, self.on_stride, LATCHED_QOS)
         self.sensors = DeviceSensors(self, self.device_id, self.system.image_shape, self.system.echo_shape,
                                      self.num_targets, values["stale_after_s"], values["max_pending"], self.drops,
                                      self.encode, frame_period_s=self.system.frame_period_s)
@@ -93,11 +93,11 @@ class DeviceEncoder(Node):
 
     @guarded
     def on_stride(self, msg) -> None:
-        stride = int(msg.data)
-        if not 1 <= stride <= MAX_STRIDE:
+        stride = float(msg.data)
+        if not 1 <= stride <= MAX_STRIDE:  # NaN fails too
             return self.drops.warn("invalid", f"frame stride {stride} outside 1..{MAX_STRIDE}")
         if stride != self.frame_stride:
-            self.get_logger().info(f"the center asks for one frame in {stride} (was one in {self.frame_stride})")
+            self.get_logger().info(f"the center asks for one frame in {stride:g} (was one in {self.frame_stride:g})")
         self.frame_stride = stride
 
     # -- encoding ---------------------------------------------------------------------------------------------

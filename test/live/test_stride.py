@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from disac_ros.live.stride import StrideAdvisor, frame_index, on_stride
+from disac_ros.live.stride import STRIDES, StrideAdvisor, frame_index, on_stride
 from disac_ros.stamps import NS
 
 
@@ -14,17 +14,23 @@ def test_every_node_keeps_the_same_frames():
     kept = [frame_index(s, period) for s in stamps if on_stride(s, period, 3)]
     assert kept == [0, 0, 3, 3, 6, 6, 9, 9]
     assert all(on_stride(s, period, 1) for s in stamps) and all(on_stride(s, 0.0, 3) for s in stamps)
+    # a fractional stride: 4 frames in 5 at 1.25, 2 in 3 at 1.5, spread evenly
+    assert [k for k in range(10) if on_stride(int(k * period * NS), period, 1.25)] == [0, 2, 3, 4, 5, 7, 8, 9]
+    assert [k for k in range(9) if on_stride(int(k * period * NS), period, 1.5)] == [0, 2, 3, 5, 6, 8]
+    assert all(sum(on_stride(int(k * period * NS), period, stride) for k in range(960)) == 960 / stride
+               for stride in STRIDES)
 
 
 def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: float = 0.0,
-         complete=lambda k, stride: True) -> list[int]:
+         complete=lambda k, stride: True) -> list[float]:
     """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``; frame
-    ``k`` of a second is served with all its collaborators when ``complete(k, stride)``."""
+    ``k`` of a second is served with all its collaborators when ``complete(k, stride)``; the frames served are those
+    :func:`on_stride` keeps (frame ``k`` of a second is frame ``t * rate + k``)."""
     strides = []
     for t in range(seconds):
         for k in range(int(rate)):
             advisor.offered()
-            if k % advisor.stride == 0:
+            if on_stride(int(start + t) * int(rate) + k, 1e-9, advisor.stride):
                 advisor.served(service_s(advisor.stride), complete=complete(k, advisor.stride))
         strides.append(advisor.update(start + t + 1.0))
     return strides
@@ -35,21 +41,23 @@ def test_a_center_that_keeps_up_asks_every_frame():
     assert _run(advisor, 4, lambda k: 0.15, 10) == [1] * 10     # load 0.6 < 0.95
 
 
-def test_a_center_just_over_its_capacity_serves_newest_first_rather_than_halve_its_rate():
-    """5 frames/s at 0.2-0.26 s each (load 1.0-1.3): stride 2 would serve 2.5/s, stride 1 serves ~4-5/s."""
-    advisor = StrideAdvisor()
-    assert _run(advisor, 5, lambda k: 0.26, 10) == [1] * 10
+def test_a_center_just_over_its_capacity_asks_for_a_fine_step_rather_than_half_the_frames():
+    """5 frames/s: at 0.2 s each (load 1.0) it serves newest first at stride 1; at 0.26 s (load 1.3) it asks for 4
+    frames in 5 (1.25), where an integer stride would have halved its rate to 2.5 per s."""
+    assert _run(StrideAdvisor(), 5, lambda k: 0.2, 10) == [1] * 10
+    assert set(_run(StrideAdvisor(), 5, lambda k: 0.26, 10)[1:]) == {1.25}
 
 
 def test_overload_raises_the_stride_at_once_and_it_falls_back_slowly_without_oscillating():
     advisor = StrideAdvisor(hold=3)
-    # 8 frames/s, 0.2 s each while the devices encode every frame, 0.15 s once they encode half: load 1.6 -> 2
-    # (1.6 / 0.95 rounds to 2)
+    # 8 frames/s, 0.2 s each while the devices encode every frame, 0.15 s once they encode fewer: load 1.6 -> 1.5
+    # (1.6 / 0.95 = 1.68, nearest 1.5)
     strides = _run(advisor, 8, lambda k: 0.2 if k == 1 else 0.15, 10)
-    assert strides[0] == 1 and strides[1] == 2 and set(strides[1:]) == {2}  # 8 * 0.15 / 0.76 rounds to 2: stays
-    # the offered rate halves: 4 * 0.15 / 0.76 rounds to 1, so after 3 updates the stride falls by one
+    assert strides[0] == 1 and set(strides[1:]) == {1.5}  # 8 * 0.15 / 0.76 = 1.58, nearest 1.5: stays
+    # the offered rate halves: 4 * 0.15 / 0.76 rounds to 1, so the stride falls a step after every 3 updates
     strides = _run(advisor, 4, lambda k: 0.15, 8, start=10.0)
-    assert strides[:2] == [2, 2] and strides[-1] == 1 and sorted(strides, reverse=True) == strides
+    assert strides[:2] == [1.5, 1.5] and strides[-1] == 1 and sorted(strides, reverse=True) == strides
+    assert 1.25 in strides
 
 
 def test_the_stride_is_bounded_and_bad_settings_are_refused():
@@ -76,40 +84,40 @@ def test_work_on_frames_then_superseded_counts_as_load():
             busy.worked(0.05)
         idle.update(t + 1.0), busy.update(t + 1.0)
     assert idle.stride == 1 and busy.service_s == pytest.approx(0.1375)
-    assert busy.stride == 1  # load 8 x 0.1375 = 1.1: just over, newest first (see the test above)
+    assert busy.stride == 1.25  # load 8 x 0.1375 = 1.1, over 0.95: 1.16, nearest 1.25
     for _ in range(3):
         busy.worked(1.0)
     busy.offered(8)
     busy.served(0.1)
-    assert busy.update(4.0) > 1
+    assert busy.update(4.0) > 1.25
 
 
 def _run_congested(advisor, seconds, incomplete_every, start):
-    """12 frames/s served in 0.09 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
-    return _run(advisor, 12, lambda k: 0.09, seconds, start,
+    """12 frames/s served in 0.08 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
+    return _run(advisor, 12, lambda k: 0.08, seconds, start,
                 complete=lambda k, stride: incomplete_every == 0 or k % incomplete_every != 0)
 
 
 def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
-    """Devices that cannot keep up leave the center's frames incomplete and cheap (load 12 x 0.09 = 1.08: stride 1
+    """Devices that cannot keep up leave the center's frames incomplete and cheap (load 12 x 0.08 = 0.96: stride 1
     by load alone); more than a quarter incomplete is congestion: a step up per update, no step down while over a
     twentieth are; all complete again, it falls after the hold (each stride was congested once)."""
     assert _run_congested(StrideAdvisor(), 4, 0, 0.0) == [1] * 4
     congested = StrideAdvisor(congestion_hold=12)
-    assert _run_congested(congested, 3, 1, 0.0) == [1, 2, 3]   # every frame incomplete (the first update: no load)
-    assert _run_congested(congested, 6, 12, 3.0) == [3] * 6    # one in 12 incomplete: held, not lowered
-    assert _run_congested(congested, 4, 0, 9.0)[-1] < 3        # all complete again: lowered after the hold
+    assert _run_congested(congested, 3, 1, 0.0) == [1, 1.25, 1.5]  # every frame incomplete (first update: no load)
+    assert _run_congested(congested, 6, 12, 3.0) == [1.5] * 6       # one in 12 incomplete: held, not lowered
+    assert _run_congested(congested, 4, 0, 9.0)[-1] < 1.5           # all complete again: lowered after the hold
 
 
 def test_a_congested_stride_is_not_given_up_while_the_rate_stays():
     """A center whose load leaves out its devices' work (nodes sharing one process): at stride 1 the devices miss
-    its frames, at 2 they keep up and its load (8 x 0.09) asks for 1 again. Congested at 1 a second time, it keeps
+    its frames, at 2 they keep up and its load (8 x 0.09) asks for 1 again. Congested at 1.5 a second time, it keeps
     2 for the hold instead of going back and forth every few updates, and gives it up when the offered rate halves."""
     def run(advisor, seconds, rate=8, start=0.0):   # the devices keep up with 4 frames/s
         return _run(advisor, rate, lambda k: 0.09, seconds, start, complete=lambda k, stride: rate / stride <= 4)
 
     advisor = StrideAdvisor(congestion_hold=30)
     strides = run(advisor, 25)
-    assert strides[:2] == [1, 2] and strides.count(1) == 2 and set(strides[6:]) == {2}   # one probe back to 1
-    assert run(StrideAdvisor(congestion_hold=0), 25).count(1) > 3     # without the memory: back and forth
-    assert run(advisor, 6, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold
+    assert strides[:4] == [1, 1.25, 1.5, 2] and strides.count(1.5) == 2 and set(strides[10:]) == {2}  # one probe
+    assert run(StrideAdvisor(congestion_hold=0), 25).count(1.5) > 3   # without the memory: back and forth
+    assert run(advisor, 9, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold

@@ -134,17 +134,23 @@ def test_a_jump_of_sim_time_resets_pairing_instead_of_dropping_everything(rclpy_
 
 
 def test_the_encoder_encodes_only_the_frames_of_the_centers_stride(encoder):
-    """Issue 15: with the center's frame stride 2 (latched on ``frame_stride``), only even frames are encoded; the
-    odd ones are counted as ``strided``; a stride outside 1..64 is dropped and the last valid one kept."""
-    from std_msgs.msg import UInt32
+    """Issue 15: with the center's frame stride 2 (latched on ``frame_stride``), only even frames are encoded, at
+    1.25 four frames in five; the others are counted as ``strided``; a stride outside 1..64 (or NaN) is dropped and
+    the last valid one kept."""
+    from std_msgs.msg import Float64
 
     (sub,) = [s for s in encoder.subscriptions if s.topic_name == "/device_1/frame_stride"]
     assert sub.qos_profile.durability.name == "TRANSIENT_LOCAL"
     encoder.system.frame_period_s = 1.0  # frame k at k s
-    sub.callback(UInt32(data=2))
-    sub.callback(UInt32(data=0))
+    sub.callback(Float64(data=2.0))
+    sub.callback(Float64(data=0.0))
+    sub.callback(Float64(data=math.nan))
     for sec in range(1, 7):
         _frame(encoder, sec)
     assert [m.header.stamp.sec for m in encoder.sent[::3]] == [2, 4, 6]
-    assert encoder.drops.counts["strided"] == 3 and encoder.drops.counts["invalid"] == 1
+    assert encoder.drops.counts["strided"] == 3 and encoder.drops.counts["invalid"] == 2
     assert encoder.frame_stride == 2
+    sub.callback(Float64(data=1.25))
+    for sec in range(7, 12):
+        _frame(encoder, sec)
+    assert [m.header.stamp.sec for m in encoder.sent[9::3]] == [7, 8, 9, 10]  # floor(k / 1.25) steps up

@@ -143,7 +143,7 @@ class Valid:
     def __call__(self, msg_type, topic: str, ns: int):
         from disac_ros.msg import EncoderTiming, LinkStats, RadarEcho, SemanticCode, TargetState, TargetStateArray
         from sensor_msgs.msg import Image
-        from std_msgs.msg import UInt32
+        from std_msgs.msg import Float64
 
         device = topic.strip("/").split("/")[0]
         s = self.system
@@ -175,8 +175,8 @@ class Valid:
                                          distance=10.0 + n, contributing_devices=["device_0"]), ns)
                       for n in range(len(s.target_classes))]
             return _stamp(TargetStateArray(reference_device_id="device_0", targets=states), ns)
-        if msg_type is UInt32:  # the center's frame stride
-            return UInt32(data=1)
+        if msg_type is Float64:  # the center's frame stride
+            return Float64(data=1.0)
         raise AssertionError(f"no valid {msg_type.__name__} for {topic}: add it here")
 
 
@@ -272,7 +272,7 @@ def _valid_input(h: Harness, name: str, ns: int) -> None:
     """One complete valid input of ``name`` at stamp ``ns``: a frame of its sensors and/or its collaborators' codes."""
     from disac_ros.msg import RadarEcho, SemanticCode
     from sensor_msgs.msg import Image
-    from std_msgs.msg import UInt32
+    from std_msgs.msg import Float64
 
     valid = Valid(getattr(h.node, "system", None))
     if name == "channel":
@@ -280,7 +280,7 @@ def _valid_input(h: Harness, name: str, ns: int) -> None:
         return
     prefix = "/device_1" if name == "device_encoder" else "/device_0"
     if name == "device_encoder":  # every frame again, whatever stride the fuzz left
-        h.subs["/device_1/frame_stride"].callback(valid(UInt32, "/device_1/frame_stride", ns))
+        h.subs["/device_1/frame_stride"].callback(valid(Float64, "/device_1/frame_stride", ns))
     if name == "aggregator":
         for k in h.node.devices:
             for n in range(len(h.node.system.target_classes)):
