@@ -185,10 +185,10 @@ def cpus_for(executable: str, layout: str = "none", cpus: tuple[int, ...] | None
     """The CPUs a process of ``executable`` gets in ``layout`` over ``cpus`` (default: :func:`available_cpus`).
 
     "none": () (wherever the OS schedules it). "auto", for a machine that hosts the whole graph: the aggregator
-    alone on the first CPU, every other process (the other nodes, a bag player) on the rest; () with one CPU. The
-    processes then stop evicting each other's caches, the center's above all: measured on 2 cores with SmolLM2 int8
-    decoders, from a bag at 10 frames/s, 9.87 instead of 5.10 ``/targets`` per s, the center's CPU per frame 88
-    instead of 114 ms and each encoder's 25 instead of 37 (README, "The live graph").
+    alone on the first CPU, every other node on the rest; () with one CPU. The processes then stop evicting each
+    other's caches, the center's above all: measured on 2 cores with SmolLM2 int8 decoders, from a bag at 10
+    frames/s, the center's CPU per frame 88-97 instead of 114 ms, each encoder's 25-27 instead of 37, and (with the
+    fine stride of :mod:`disac_ros.live.stride`) 9.5 instead of 7.2 ``/targets`` per s (README, "The live graph").
     """
     if layout not in CPU_LAYOUTS:
         raise ValueError(f"CPU layout must be one of {', '.join(CPU_LAYOUTS)}, got {layout!r}")

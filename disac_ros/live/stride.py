@@ -91,7 +91,7 @@ class StrideAdvisor:
         self._frames, self._service, self._served, self._incomplete = 0, 0.0, 0, 0
         self._last: float | None = None
         self._lower = 0
-        self._congested: int | None = None                           # the stride of the last congestion
+        self._congested: float | None = None                          # the stride of the last congestion
         self._floor, self._floor_rate, self._floor_left = 1.0, 0.0, 0   # held above it: stride, rate, updates left
 
     def offered(self, n: int = 1) -> None:
