@@ -21,7 +21,8 @@ and its drops by reason (its last ``/diagnostics`` status). Accuracy and SI RMSE
 ``device_encoder`` is killed (SIGKILL) at the first estimate, so the measured interval is the center alone; its
 ``/targets`` should keep the rate and score as the benchmark's "center alone" row. ``--compose``: the stack's nodes
 in one process (``disac launch --compose``); CPU is then the container's, drops still each node's. ``--cpus auto``:
-``disac launch --cpus auto`` (the aggregator alone on the first CPU) and a bag's player on the others. The table is
+``disac launch --cpus auto`` (the aggregator alone on the first CPU); the player and this listener are left to the
+OS. The table is
 printed and, with ``--json``, saved.
 """
 from __future__ import annotations
@@ -231,8 +232,8 @@ def main() -> None:
     parser.add_argument("--compose", nargs="?", const=EXECUTORS[0], choices=EXECUTORS, default=None,
                         help="disac launch --compose: the encoders, channel and aggregator in one process")
     parser.add_argument("--cpus", choices=CPU_LAYOUTS, default=CPU_LAYOUTS[0],
-                        help="disac launch --cpus (auto: the aggregator alone on the first CPU; a bag's player "
-                             "with the other nodes)")
+                        help="disac launch --cpus (auto: the aggregator alone on the first CPU; the bag's "
+                             "player left to the OS)")
     parser.add_argument("--log", default=None, metavar="DIR",
                         help="write each rate's graph output (every node's log) to DIR/graph-<rate>.log")
     args = parser.parse_args()

@@ -134,6 +134,8 @@ class ContainerSpec:
     name: str = "container"
     executable = "container"
     namespace = ""
+    cpus = ()  # not placed (place): one process, one GIL
+    prefix = NodeSpec.prefix
 
     @property
     def module(self) -> str:
@@ -199,7 +201,7 @@ def cpus_for(executable: str, layout: str = "none", cpus: tuple[int, ...] | None
 
 
 def place(specs: list, layout: str = "none", cpus: tuple[int, ...] | None = None) -> list:
-    """``specs`` with :attr:`NodeSpec.cpus` set by :func:`cpus_for`; a :class:`ContainerSpec` stays as it is."""
+    """``specs`` with :attr:`NodeSpec.cpus` set by :func:`cpus_for`; a :class:`ContainerSpec` stays unplaced."""
     return [replace(s, cpus=cpus_for(s.executable, layout, cpus)) if isinstance(s, NodeSpec) else s for s in specs]
 
 

@@ -193,7 +193,7 @@ def test_auto_placement_gives_the_center_a_cpu_of_its_own():
     assert placed == {"genesis_bridge": (3, 5), "device_encoder": (3, 5), "channel": (3, 5), "aggregator": (2,)}
     assert [s.prefix() for s in place(specs, "auto", (0, 1))][-2:] == ["taskset -c 1", "taskset -c 0"]
     assert place(specs, "auto", (4,)) == specs            # one CPU: nothing to separate
-    assert cpus_for("disac_play", "auto", (0, 1)) == (1,)  # a bag player goes with the sensors
+    assert cpus_for("disac_play", "auto", (0, 1)) == (1,)  # any process but the center: the rest
     composed = compose(place(specs, "auto", (0, 1)))
     assert place(composed, "auto", (0, 1)) == composed and composed[0].cpus == (1,)
     with pytest.raises(ValueError, match="CPU layout"):

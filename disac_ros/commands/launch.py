@@ -81,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     launcher = Launcher(specs, log_level=args.log_level, grace=args.grace)
     if args.dry_run:
         for spec in specs:
-            prefix = getattr(spec, "prefix", lambda: None)()
-            print(" ".join(([prefix] if prefix else []) + launcher.command(spec)))
+            print(" ".join(([spec.prefix()] if spec.cpus else []) + launcher.command(spec)))
         return 0
     check_run_scene(run_dir, load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
     launcher.start()

@@ -36,8 +36,8 @@ from disac_ros.stamps import NS
 
 #: The largest stride a center may ask for and a device accepts (one frame in 64).
 MAX_STRIDE = 64
-#: The strides a center asks for: fine steps near 1, where one step of an integer stride would halve the rate (from
-#: 1 to 2: measured, a center at the edge of its capacity served 5 instead of 9 frames per s), coarser above.
+#: The strides a center asks for: fine steps near 1, where an integer stride's first step halves the rate (the
+#: module docstring), coarser above.
 STRIDES: tuple[float, ...] = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0)
 
 
@@ -46,15 +46,19 @@ def frame_index(stamp_ns: int, frame_period_s: float) -> int | None:
     return round(stamp_ns / (frame_period_s * NS)) if frame_period_s > 0 else None
 
 
-def on_stride(stamp_ns: int, frame_period_s: float, stride: float) -> bool:
-    """Whether a frame of this stamp is one the stride keeps (every frame when stride is 1 or the period unknown).
+def kept(index: int, stride: float) -> bool:
+    """Whether frame ``index`` is one the stride keeps: ``floor(n / stride)`` steps up from frame n - 1.
 
-    Frame n is kept when ``floor(n / stride)`` steps up from frame n - 1: one frame in ``stride`` on average, the
-    multiples of an integer stride, 4 frames in 5 at 1.25. Every node computes the same IEEE divisions, so all keep
-    the same frames.
+    One frame in ``stride`` on average: the multiples of an integer stride, 4 frames in 5 at 1.25. Every node
+    computes the same IEEE divisions, so all keep the same frames.
     """
+    return stride <= 1 or math.floor(index / stride) != math.floor((index - 1) / stride)
+
+
+def on_stride(stamp_ns: int, frame_period_s: float, stride: float) -> bool:
+    """Whether a frame of this stamp is one the stride keeps (every frame when stride is 1 or the period unknown)."""
     index = frame_index(stamp_ns, frame_period_s)
-    return stride <= 1 or index is None or math.floor(index / stride) != math.floor((index - 1) / stride)
+    return index is None or kept(index, stride)
 
 
 class StrideAdvisor:
@@ -79,7 +83,7 @@ class StrideAdvisor:
                 or not 0 <= incomplete_limit <= 1 or congestion_hold < 0:
             raise ValueError("StrideAdvisor needs 0 < utilisation <= 1, max_stride >= 1, 0 < alpha <= 1, hold >= 1, "
                              "0 < margin <= 1, 0 <= incomplete_limit <= 1 and congestion_hold >= 0")
-        self.utilisation, self.max_stride, self.alpha, self.hold = utilisation, max_stride, alpha, hold
+        self.utilisation, self.alpha, self.hold = utilisation, alpha, hold
         self.margin, self.incomplete_limit, self.congestion_hold = margin, incomplete_limit, congestion_hold
         self.strides = tuple(k for k in STRIDES if k <= max_stride)
         self.reset()

@@ -76,13 +76,12 @@ class Launcher:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RCUTILS_COLORIZED_OUTPUT": "0"}
         for spec in self.specs:
             cmd = self.command(spec)
-            cpus = getattr(spec, "cpus", ())
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=env, text=True, bufsize=1, errors="replace", start_new_session=True,
-                                    preexec_fn=child_preexec(cpus))
+                                    preexec_fn=child_preexec(spec.cpus))
             child = _Child(spec, proc)
             self.children.append(child)
-            on = f" on CPU {','.join(map(str, cpus))}" if cpus else ""
+            on = f" on CPU {','.join(map(str, spec.cpus))}" if spec.cpus else ""
             self.say("launch", f"started {child.label} (pid {proc.pid}){on}: {' '.join(cmd[1:])}")
         for child in self.children:
             child.thread = threading.Thread(target=self._relay, args=(child,), daemon=True)

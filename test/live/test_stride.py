@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from disac_ros.live.stride import STRIDES, StrideAdvisor, frame_index, on_stride
+from disac_ros.live.stride import STRIDES, StrideAdvisor, frame_index, kept, on_stride
 from disac_ros.stamps import NS
 
 
@@ -25,12 +25,12 @@ def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: fl
          complete=lambda k, stride: True) -> list[float]:
     """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``; frame
     ``k`` of a second is served with all its collaborators when ``complete(k, stride)``; the frames served are those
-    :func:`on_stride` keeps (frame ``k`` of a second is frame ``t * rate + k``)."""
+    :func:`kept` keeps (frame ``k`` of a second is frame ``t * rate + k``)."""
     strides = []
     for t in range(seconds):
         for k in range(int(rate)):
             advisor.offered()
-            if on_stride(int(start + t) * int(rate) + k, 1e-9, advisor.stride):
+            if kept(int(start + t) * int(rate) + k, advisor.stride):
                 advisor.served(service_s(advisor.stride), complete=complete(k, advisor.stride))
         strides.append(advisor.update(start + t + 1.0))
     return strides
