@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     ("play", "disac_ros.commands.play", "replay a rosbag2 bag with its original timing and /clock"),
     ("evaluate", "disac_ros.commands.evaluate", "metrics of a trained run on a dataset (--run) or of a bag (--bag)"),
     ("benchmark", "disac_ros.commands.benchmark", "train and evaluate every Table III scheme; report, plots, JSON"),
+    ("report", "disac_ros.commands.report", "the README's results sections made anew from the committed JSON"),
     ("view", "disac_ros.commands.view", "a browser view (Rerun) of a bag or of the live graph, saved or screenshot"),
 ]
 
