@@ -7,6 +7,7 @@ For every Table III scheme and every decoder variant of LLM-DiSAC it trains a ru
 
     disac benchmark --preset default --out results/default           # at most 150 min on 2 CPU cores
     disac benchmark --preset default --dry-run                         # the plan and its time estimate only
+    disac benchmark --report-only --out results/default                # the report again from the committed JSON
     disac benchmark --preset smoke --schemes sm-sd-rf llm-disac --decoders llama lstm --snr 0 20 --out /tmp/b
 """
 from __future__ import annotations
@@ -48,7 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timing-repeats", type=int, default=20, help="timed calls per Eq. (14) term")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the time estimate, train nothing")
     parser.add_argument("--report-only", action="store_true",
-                        help="re-render report.md and the plots from OUT/results.json")
+                        help="re-render OUT/report.md (and summary.json) from the committed files alone: "
+                             "OUT/results.json and, where present, OUT/per_sequence.json (every interval recomputed "
+                             "from it); no runs, no dataset")
+    parser.add_argument("--plots", action="store_true", help="with --report-only: draw the figures again too")
     parser.add_argument("--no-progress", action="store_true", help="log lines only, no progress bars")
 
 
@@ -80,8 +84,6 @@ def command_line(args: argparse.Namespace, data: Path, out: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from disac_ros.data.store import load_manifest
     from disac_ros.evaluation import report, suite
     from disac_ros.runs import default_data
@@ -89,10 +91,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     out = Path(args.out or f"results/{args.preset}")
     if args.report_only:
-        path = out / "results.json"
-        if not path.exists():
-            raise FileNotFoundError(f"{path} does not exist: run the benchmark first")
-        written = report.write_outputs(json.loads(path.read_text()), out)
+        written = report.rerender(out, plots=args.plots)
         print(f"report: {written['report']}")
         return 0
     data = Path(args.data) if args.data else default_data(args.preset)

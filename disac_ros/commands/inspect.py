@@ -2,7 +2,9 @@
 
 The summary includes each device's blocked and visible shares per class and the camera conditions; the probes
 (:mod:`disac_ros.data.probes`: the classical radar's RMSE on line-of-sight and blocked samples, class probes on
-echo level and on speed) are printed and written into the manifest (``probes``), so every report can quote them.
+echo level and on speed; fitted on the train split, scored on the validation split, never on test) are printed and
+written into the manifest (``probes``), so every report can quote them; probes kept from an older version, scored
+on the test split, are computed again.
 The contact sheet is like the paper's Fig. 4.
 """
 from __future__ import annotations
@@ -120,10 +122,10 @@ def run(args: argparse.Namespace) -> int:
     manifest = load_manifest(root)
     print(summary(manifest))
     if not args.no_probes:
-        from disac_ros.data.probes import format_probes, run_probes
+        from disac_ros.data.probes import format_probes, probes_current, run_probes
         from disac_ros.files import write_json_atomic
 
-        if args.refresh_probes or "probes" not in manifest:
+        if args.refresh_probes or not probes_current(manifest.get("probes")):
             manifest["probes"] = run_probes(root, manifest)
             write_json_atomic(root / "manifest.json", manifest, strict=True)
         print(format_probes(manifest["probes"]))

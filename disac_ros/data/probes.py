@@ -3,15 +3,18 @@
 * **(a) Classical radar, per device.** The frozen classical baseline (:func:`disac_ros.sim.estimators.
   classical_estimates`, cached per dataset by :mod:`disac_ros.data.detections`: matched filter with
   interpolated range, FFT beamforming in the array frame, Doppler FFT, a fixed detection threshold and a stated
-  output when nothing is detected) on every test sample of each device:
+  output when nothing is detected) on every sample of the probe split (:data:`PROBE_SPLIT`) of each device:
   RMSE of distance, azimuth, pitch and radial velocity (SI) on line-of-sight samples and on blocked ones (the path
   crosses a building or another target), and the detection rate. The ratio blocked / line of sight says how much a
   device loses behind obstacles.
 * **(b) One device's radar level classifies the class?** A Gaussian classifier (quadratic discriminant) on the
-  classical estimate's RCS [dB] and range, fit on the train split of each device, scored on its test split.
+  classical estimate's RCS [dB] and range, fit on the train split of each device, scored on its probe split.
 * **(c) Speed alone classifies the class?** A histogram Bayes classifier on the true speed of the target, fit on
-  the train split, scored on the test split (height is left out: a radar measures it through pitch and range, so
+  the train split, scored on the probe split (height is left out: a radar measures it through pitch and range, so
   it is a fair cue).
+
+The probes shape the world (its difficulty is tuned on them), so they are a design choice: they read the train and
+validation splits only, never the test split, which the final evaluation alone reads.
 
 Both classifiers are a few lines of NumPy (scikit-learn is not in the pinned environment).
 """
@@ -27,6 +30,8 @@ from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates
 from disac_ros.sim.labels import label_errors
 
 PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
+#: The split the probes are scored on (fitted on train): validation, never test.
+PROBE_SPLIT = "val"
 
 
 def _split_arrays(root: Path, manifest: dict, split: str, device: int,
@@ -119,46 +124,56 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     cfg = store.scene_config(manifest)
     estimates = dataset_estimates(root, manifest, progress=True)
     out: dict = {"classical": {}, "level_class_probe": {}, "definitions": {
-        "classical": "frozen classical baseline (sim/estimators.py) on the test split; blocked = the path crosses a "
-                     "building or another target; RMSE in SI units (distance m horizontal, angles rad, velocity m/s)",
-        "level_class_probe": "QDA on (estimated RCS dB, estimated range), fit on train, scored on test, per device",
-        "speed_class_probe": "histogram Bayes on the true speed, fit on train, scored on test (all devices' samples)",
-    }}
-    speed: dict[str, list] = {"train": [], "test": [], "y_train": [], "y_test": []}
+        "classical": f"frozen classical baseline (sim/estimators.py) on the {PROBE_SPLIT} split; blocked = the path "
+                     "crosses a building or another target; RMSE in SI units (distance m horizontal, angles rad, "
+                     "velocity m/s)",
+        "level_class_probe": f"QDA on (estimated RCS dB, estimated range), fit on train, scored on {PROBE_SPLIT}, "
+                             "per device",
+        "speed_class_probe": f"histogram Bayes on the true speed, fit on train, scored on {PROBE_SPLIT} (all "
+                             "devices' samples)",
+    }, "split": PROBE_SPLIT}
+    speed: dict[str, list] = {"train": [], PROBE_SPLIT: [], "y_train": [], f"y_{PROBE_SPLIT}": []}
     for k, device in enumerate(cfg.devices):
-        per_split = {split: _split_arrays(root, manifest, split, k, estimates) for split in ("train", "test")}
-        test = per_split["test"]
-        err = regression_errors(test["estimates"], test["labels"])
-        blocked = test["blocked"].astype(bool)
+        per_split = {split: _split_arrays(root, manifest, split, k, estimates) for split in ("train", PROBE_SPLIT)}
+        scored = per_split[PROBE_SPLIT]
+        err = regression_errors(scored["estimates"], scored["labels"])
+        blocked = scored["blocked"].astype(bool)
         los, hidden = rmse_table(err, ~blocked), rmse_table(err, blocked)
         out["classical"][device.id] = {
             "line_of_sight": los, "blocked": hidden, "all": rmse_table(err, np.ones_like(blocked)),
             "blocked_over_los": {key: hidden[key] / los[key] if los[key] else math.nan for key in store.LABEL_KEYS},
-            "detection_rate": {"line_of_sight": float(test["estimates"]["detected"][~blocked].mean())
+            "detection_rate": {"line_of_sight": float(scored["estimates"]["detected"][~blocked].mean())
                                if (~blocked).any() else math.nan,
-                               "blocked": float(test["estimates"]["detected"][blocked].mean())
+                               "blocked": float(scored["estimates"]["detected"][blocked].mean())
                                if blocked.any() else math.nan}}
 
         tr = per_split["train"]
         floor = float(np.nanmin(tr["estimates"]["rcs_db"], initial=0.0)) - 10.0
         pred = GaussianClassifier().fit(level_features(tr["estimates"], floor), tr["class_id"]).predict(
-            level_features(test["estimates"], floor))
-        out["level_class_probe"][device.id] = float(np.mean(pred == test["class_id"]))
+            level_features(scored["estimates"], floor))
+        out["level_class_probe"][device.id] = float(np.mean(pred == scored["class_id"]))
         for split, a in per_split.items():
             speed[split].append(a["speed"])
             speed[f"y_{split}"].append(a["class_id"])
     x_tr, y_tr = np.concatenate(speed["train"]), np.concatenate(speed["y_train"])
-    x_te, y_te = np.concatenate(speed["test"]), np.concatenate(speed["y_test"])
+    x_te, y_te = np.concatenate(speed[PROBE_SPLIT]), np.concatenate(speed[f"y_{PROBE_SPLIT}"])
     out["speed_class_probe"] = float(np.mean(HistogramClassifier().fit(x_tr, y_tr).predict(x_te) == y_te))
-    out["test_samples_per_device"] = int(len(y_te) // len(cfg.devices))
-    out["test_sequences"] = len(manifest["splits"]["test"])
+    out["samples_per_device"] = int(len(y_te) // len(cfg.devices))
+    out["sequences"] = len(manifest["splits"][PROBE_SPLIT])
     return out
+
+
+def probes_current(probes: dict | None) -> bool:
+    """Whether probes kept in a manifest are scored on :data:`PROBE_SPLIT` (older ones were scored on test)."""
+    return bool(probes) and probes.get("split") == PROBE_SPLIT
 
 
 def format_probes(probes: dict) -> str:
     """The probes as the plain-text table ``disac inspect`` prints."""
-    lines = [f"probes on the test split ({probes['test_sequences']} sequences, {probes['test_samples_per_device']} "
-             "samples per device):",
+    split = probes.get("split", "test")
+    sequences = probes.get("sequences", probes.get("test_sequences"))
+    samples = probes.get("samples_per_device", probes.get("test_samples_per_device"))
+    lines = [f"probes on the {split} split ({sequences} sequences, {samples} samples per device; fitted on train):",
              f"{'device':<10} {'subset':<14} {'n':>5} {'det %':>6} {'dist m':>8} {'az deg':>8} {'pitch deg':>9} "
              f"{'vel m/s':>8}"]
     def num(value) -> float:  # NaN is stored as null (strict JSON)

@@ -289,7 +289,7 @@ def _predictions(test: SplitSamples, center: int, pred: np.ndarray, class_pred: 
 
 def single_device(train: SplitSamples, test: SplitSamples, center: int) -> ClassicalPredictions:
     """The center's own classical estimate and its level class (see the module docstring)."""
-    classes = _classes(train, test)
+    classes = _classes(train)
     clf = level_classifiers(train, classes)[center]
     pred = test.est[:, center][:, [_F[k] for k in store.LABEL_KEYS]].astype(np.float64)
     det_tr, det = train.detected[:, center], test.detected[:, center]
@@ -303,7 +303,7 @@ def single_device(train: SplitSamples, test: SplitSamples, center: int) -> Class
 
 def multi_device_fusion(train: SplitSamples, test: SplitSamples, center: int) -> ClassicalPredictions:
     """The classical multi-device fusion at the center (see the module docstring)."""
-    classes = _classes(train, test)
+    classes = _classes(train)
     var = mapped_variances(train, center)                                        # [K, 4]
     _, mapped = mapped_estimates(test, center)                                   # [M, K, 3]
     det = test.detected & np.isfinite(var[:, 0])

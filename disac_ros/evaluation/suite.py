@@ -314,9 +314,10 @@ def kept_metrics(run: Path) -> dict[str, dict]:
 
 def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs: list[float], seed: int,
                   table_snr: float, commands: list[str], progress: bool = True, timing_repeats: int = 20) -> dict:
-    """Train and evaluate every run of ``plan``; write results.json, report.md and the plots to ``out``.
+    """Train and evaluate every run of ``plan``; write its outputs to ``out``.
 
-    Returns the results dictionary (what ``results.json`` holds).
+    results.json, summary.json, per_sequence.json (the per-sequence sufficient statistics every interval is
+    computed from), report.md and the plots. Returns the results dictionary (what ``results.json`` holds).
     """
     from tqdm import tqdm
 
@@ -388,8 +389,10 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
     return results
 
 
-#: Paired differences the report states (a - b on the same samples, pooled over seeds).
-PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "llm-disac (center alone)"),
+#: Paired differences the report states (a - b on the same samples, each row pooled over its seeds: sequences and
+#: seeds resampled, :func:`disac_ros.evaluation.analysis.paired_stats`).
+PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "sm-md-rf"),
+         ("llm-disac", "llm-disac (center alone)"),
          ("llm-disac", "classical-single"), ("llm-disac", "classical-fusion"), ("mm-sd", "classical-single"),
          ("llm-disac-lossless", "llm-disac"), ("llm-disac (lossless link)", "llm-disac"),
          ("llm-disac (no prompt)", "llm-disac"),
@@ -466,32 +469,43 @@ def collect_records(data: Path, out: Path, plan: list[RunSpec], results: dict, s
     return rows
 
 
-def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float,
-                        seed: int = 0) -> dict:
-    """What ``summary.json`` holds: every row beside the classical baselines and the bound at ``snr_db``.
+def sequence_stats(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float):
+    """Every row's per-sequence sufficient statistics (:class:`~disac_ros.evaluation.analysis.SequenceStats`).
 
-    With intervals, the paired differences of :data:`PAIRS`, the subsets by weather (gating) and the prompt
-    ablation at every SNR.
+    The rows at ``snr_db`` beside the classical baselines, with each sample's condition, and the prompt ablation at
+    every SNR of the results: what ``per_sequence.json`` holds and every interval of ``summary.json`` is computed
+    from.
     """
     from disac_ros.evaluation import analysis
     from disac_ros.evaluation.classical import classical_baselines
 
     center = plan[0].centers[0]
-    classical = {name: c.scored() for name, c in classical_baselines(data, "test", center).items()}
-    rows = collect_records(data, out, plan, results, snr_db)
-    summary = analysis.summarize(rows, classical, analysis.crb_rows(data, "test", center), PAIRS, snr_db, seed)
-    summary["center"] = center
-    summary["by_condition"] = analysis.condition_summary(data, {k: v for k, v in rows.items()
-                                                               if k in ("mm-sd", "mm-sd-gated")}, seed)
-    summary["prompt_by_snr"] = {}
+    classical = {f"classical-{name}": {0: c.scored()} for name, c in classical_baselines(data, "test", center).items()}
+    rows = {**collect_records(data, out, plan, results, snr_db), **classical}
+    first = next(iter(classical.values()))[0]
+    prompts = {}
     for snr in results["snrs_db"]:
         keep = collect_records(data, out, plan, results, snr,
                                ("llm-disac", "llm-disac (no prompt)", "llm-disac (wrong prompt)"))
         if keep:
-            summary["prompt_by_snr"][f"{snr:g}"] = {k: analysis.scheme_summary(v, seed)["pooled"]["all"]
-                                                     for k, v in keep.items()}
-    summary["targets"] = analysis.target_verdicts(summary)
-    return summary
+            prompts[f"{snr:g}"] = keep
+    return analysis.SequenceStats.of(rows, analysis.sample_conditions(data, first.keys), prompts, center, snr_db)
+
+
+def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dict, snr_db: float,
+                        seed: int = 0) -> dict:
+    """What ``summary.json`` holds: every row beside the classical baselines and the bound at ``snr_db``.
+
+    With intervals (sequences and seeds resampled), the paired differences of :data:`PAIRS`, the subsets by
+    weather (gating) and the prompt ablation at every SNR, all computed from :func:`sequence_stats`, which is
+    written to ``OUT/per_sequence.json`` (:data:`~disac_ros.evaluation.analysis.PER_SEQUENCE_FILE`) so that
+    ``disac benchmark --report-only`` recomputes them from the committed files.
+    """
+    from disac_ros.evaluation import analysis
+
+    stats = sequence_stats(data, out, plan, results, snr_db)
+    analysis.write_per_sequence(stats, out / analysis.PER_SEQUENCE_FILE)
+    return analysis.summarize_stats(stats, analysis.crb_rows(data, "test", stats.center), PAIRS, seed)
 
 
 def results_for_run(data: Path, run: Path, evaluation: dict, comm: dict, exe: dict | None, commands: list[str],

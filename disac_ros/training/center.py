@@ -3,7 +3,11 @@
 Training (stage 2) and evaluation both use it, so they build the same inputs and predict the same way:
 
 * :func:`export_handover` - what a collaborator hands to the center after stage 1: its codes for every sample of
-  its own dataset and its decoder's trained weights (``RUN/handover/<device>/``); never its images or echoes.
+  the splits training reads (:data:`TRAINING_SPLITS`: train and validation) and its decoder's trained weights
+  (``RUN/handover/<device>/``); never its images or echoes.
+* :func:`export_split_codes` - its codes of another split, at the time that split is scored: the test split's
+  (``codes-test.safetensors``) are encoded when the final evaluation first asks for them
+  (:func:`collaborator_codes`), so training never reads a test sequence.
 * :class:`HandoverCodes` - those codes, looked up by (sequence, chunk, frame, target).
 * :class:`AggregationData` - stage-2 samples of one split: the center's own feature and labels, and every
   collaborator's handed-over code.
@@ -29,7 +33,7 @@ from disac_ros.files import atomic_path
 from disac_ros.metrics import sensing_metrics, sensing_metrics_both
 from disac_ros.models.link import link_distances, relative_poses
 from disac_ros.models.lstn import AWGNChannel
-from disac_ros.runs import Run, pick_device
+from disac_ros.runs import WEIGHTS, Run, pick_device
 
 #: What a collaborator's decoder is told of its link (:meth:`CenterSide.decode`).
 PROMPTS = ("true", "none", "wrong")
@@ -40,27 +44,79 @@ def sample_keys(ds: DeviceTargetDataset) -> list[tuple[int, int, int, int]]:
     return [(s, c, i, n) for (s, c, i), _, n in ds.index]
 
 
-@torch.no_grad()
-def export_handover(run: Run, data: Path, device_id: str, batch_size: int = 64) -> Path:
-    """Write ``device_id``'s codes for every sample of every split, and its decoder, to ``RUN/handover/<device>``."""
-    from safetensors.torch import save_file
+#: The splits training reads (stage 1 trains on train, keeps the best epoch on val; stage 2 the same): the splits a
+#: collaborator hands over after stage 1. The test split is for the final evaluation only.
+TRAINING_SPLITS = ("train", "val")
 
-    dev = pick_device()
-    run.check_data(data)
-    model = run.load_device_model(device_id, dev)
-    out = run.handover_dir(device_id)
-    out.mkdir(parents=True, exist_ok=True)
+
+@torch.no_grad()
+def _encode(model: torch.nn.Module, data: Path, device_id: str, splits: tuple[str, ...], batch_size: int
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``device_id``'s codes [M, L_se, d_se] and keys [M, 4] for every sample of ``splits``."""
+    dev = next(model.parameters()).device
     codes, keys = [], []
-    for split in ("train", "val", "test"):
+    for split in splits:
         ds = DeviceTargetDataset(data, split, devices=[device_id])
         for batch in DataLoader(ds, batch_size=batch_size):
             codes.append(model.encode(batch["image"].to(dev), batch["echo"].to(dev), batch["detection"].to(dev)).cpu())
         keys += sample_keys(ds)
-    with atomic_path(out / "codes.safetensors") as tmp:
-        save_file({"codes": torch.cat(codes).contiguous(), "keys": torch.tensor(keys, dtype=torch.int64)}, str(tmp),
-                  metadata={"device": device_id})
+    return torch.cat(codes).contiguous(), torch.tensor(keys, dtype=torch.int64).reshape(-1, 4)
+
+
+def _save_codes(path: Path, codes: torch.Tensor, keys: torch.Tensor, device_id: str) -> None:
+    from safetensors.torch import save_file
+
+    with atomic_path(path) as tmp:
+        save_file({"codes": codes, "keys": keys}, str(tmp), metadata={"device": device_id})
+
+
+def export_handover(run: Run, data: Path, device_id: str, batch_size: int = 64) -> Path:
+    """Write ``device_id``'s codes of :data:`TRAINING_SPLITS` and its decoder to ``RUN/handover/<device>``."""
+    run.check_data(data)
+    out = run.handover_dir(device_id)
+    out.mkdir(parents=True, exist_ok=True)
+    model = run.load_device_model(device_id, pick_device())
+    codes, keys = _encode(model, data, device_id, TRAINING_SPLITS, batch_size)
+    _save_codes(out / "codes.safetensors", codes, keys, device_id)
     save_weights(model.decoder, out / "decoder.safetensors", run.weights_config)
     return out
+
+
+def split_codes_path(run: Run, device_id: str, split: str) -> Path:
+    """Where a collaborator's codes of a split outside :data:`TRAINING_SPLITS` go: ``codes-<split>.safetensors``."""
+    return run.handover_dir(device_id) / f"codes-{split}.safetensors"
+
+
+def export_split_codes(run: Run, data: Path, device_id: str, split: str, batch_size: int = 64) -> Path:
+    """Write ``device_id``'s codes of one split (the test split, when the final evaluation scores it)."""
+    run.check_data(data)
+    path = split_codes_path(run, device_id, split)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    codes, keys = _encode(run.load_device_model(device_id, pick_device()), data, device_id, (split,), batch_size)
+    _save_codes(path, codes, keys, device_id)
+    return path
+
+
+def collaborator_codes(run: Run, data: Path, device_id: str, split: str, keys: list[tuple]) -> HandoverCodes:
+    """A collaborator's handed-over codes holding ``keys`` of ``split``.
+
+    Training splits: ``codes.safetensors``. Another split: ``codes.safetensors`` if it holds them (a run handed
+    over before the test split was kept apart), else ``codes-<split>.safetensors``, encoded now from the
+    collaborator's stage-1 model when it is missing or older than that model.
+    """
+    main = run.handover_dir(device_id) / "codes.safetensors"
+    handover = HandoverCodes(main)
+    if split in TRAINING_SPLITS or handover.holds(keys):
+        return handover
+    path = split_codes_path(run, device_id, split)
+    model = run.stage1_dir(device_id) / WEIGHTS
+    stale = not path.exists() or (model.exists() and model.stat().st_mtime > path.stat().st_mtime)
+    if stale:
+        if not model.exists():
+            raise FileNotFoundError(f"{path} is missing and {device_id}'s stage-1 model is not here to encode its "
+                                    f"{split} samples: run the evaluation where {model} is, or copy the file")
+        export_split_codes(run, data, device_id, split)
+    return HandoverCodes(path)
 
 
 class HandoverCodes:
@@ -73,8 +129,11 @@ class HandoverCodes:
         self.codes = tensors["codes"]
         self.row = {tuple(k): r for r, k in enumerate(tensors["keys"].tolist())}
 
+    def holds(self, keys: list[tuple]) -> bool:
+        return all(tuple(k) in self.row for k in keys)
+
     def get(self, keys: list[tuple]) -> torch.Tensor:
-        return self.codes[[self.row[k] for k in keys]]
+        return self.codes[[self.row[tuple(k)] for k in keys]]
 
 
 class AggregationData:
@@ -105,7 +164,7 @@ class AggregationData:
         self.blocked = torch.cat(blocked) if blocked else torch.empty(0, dtype=torch.bool)  # center's path blocked
         self.labels_norm = torch.cat(labels) if labels else torch.empty(0, 4)
         self.class_id = torch.cat(classes) if classes else torch.empty(0, dtype=torch.long)
-        handover = [HandoverCodes(run.handover_dir(k) / "codes.safetensors") for k in collaborators]
+        handover = [collaborator_codes(run, data, k, split, self.keys) for k in collaborators]
         self.codes = torch.stack([h.get(self.keys) for h in handover], dim=1) if collaborators and self.keys \
             else torch.empty(len(self.keys), 0)                                       # [N, K, L_se, d_se]
         distance = link_distances(run.scene, center, collaborators)

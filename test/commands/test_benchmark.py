@@ -34,6 +34,22 @@ def test_disac_benchmark_smoke(smoke_data, tmp_path):
         iv = row["pooled"]["all"]["rmse_distance"]
         assert iv["low"] <= iv["mean"] <= iv["high"] and iv["groups"] == results["dataset"]["splits"]["test"]
     assert {"llm-disac - mm-sd", "llm-disac - classical-fusion", "mm-sd - sm-sd-rf"} <= set(summary["paired"])
+    # intervals over seeds and sequences, from the per-sequence statistics written beside the summary
+    assert summary["per_sequence"] == "per_sequence.json" and (out / "per_sequence.json").exists()
+    assert summary["schemes"]["llm-disac"]["interval"] == "seeds+sequences"
+    assert summary["schemes"]["llm-disac-lstm"]["interval"] == "sequences"
+    assert summary["paired_seeds"]["llm-disac - mm-sd"]["draw"] == "independent"
+    assert summary["paired_seeds"]["llm-disac (no prompt) - llm-disac"] == {
+        "a": [0], "b": [0], "draw": "paired", "interval": "sequences"}
+    # the committed files alone (no runs, no dataset) give the same summary and report
+    import shutil
+
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("results.json", "per_sequence.json"):
+        shutil.copy(out / name, copy / name)
+    assert main(["benchmark", "--report-only", "--out", str(copy)]) == 0
+    assert json.loads((copy / "summary.json").read_text()) == summary
     assert {"20", "0"} <= set(summary["prompt_by_snr"]) and summary["targets"]
     assert "## Learned, classical and the bound" in (out / "report.md").read_text()
     assert set(results["runs"]["llm-disac"]["evaluation"]["centers"]) == {"device_0", "device_1"}

@@ -52,3 +52,46 @@ def test_targets_read_the_summary():
     assert verdicts["LLM-DiSAC at least 5 points above MM-SD, paired interval excluding zero"]["met"] is True
     assert verdicts["LLM-DiSAC at least as accurate as the classical multi-device fusion"]["met"] is False
     assert verdicts["the lossless channel at least as good as the noisy one within its interval"]["met"] is None
+
+
+def test_sufficient_statistics_reproduce_the_summary_and_round_trip(tmp_path):
+    rows = {"sm-sd-rf": {0: scored(1.0, 0.80, 0)}, "mm-sd": {0: scored(0.9, 0.70, 1), 1: scored(0.9, 0.75, 5)},
+            "llm-disac": {0: scored(0.1, 0.97, 2), 1: scored(0.2, 0.90, 6)},
+            "llm-disac (no prompt)": {0: scored(0.3, 0.85, 7)}}
+    classical = {"single": scored(0.5, 0.8, 3), "fusion": scored(0.05, 0.99, 4)}
+    pairs = [("llm-disac", "mm-sd"), ("llm-disac (no prompt)", "llm-disac"), ("mm-sd", "sm-sd-rf")]
+    summary = analysis.summarize(rows, classical, None, pairs, 20.0)
+    stats = analysis.SequenceStats.of({**rows, **{f"classical-{k}": {0: v} for k, v in classical.items()}},
+                                      snr_db=20.0)
+    path = analysis.write_per_sequence(stats, tmp_path / analysis.PER_SEQUENCE_FILE)
+    again = analysis.summarize_stats(analysis.read_per_sequence(path), None, pairs)
+    assert again == summary  # the committed file alone gives the same summary, intervals and all
+    # what the summary says its intervals hold
+    assert summary["per_sequence"] == analysis.PER_SEQUENCE_FILE
+    assert summary["schemes"]["llm-disac"]["interval"] == "seeds+sequences"
+    assert summary["schemes"]["sm-sd-rf"]["interval"] == "sequences"
+    assert summary["schemes"]["llm-disac"]["pooled"]["all"]["accuracy"]["covers"] == "seeds+sequences"
+    assert summary["schemes"]["llm-disac"]["per_seed"]["0"]["all"]["accuracy"]["covers"] == "sequences"
+    # different trainings: seeds drawn independently; the same models (a prompt ablation): their common seeds, once
+    assert summary["paired_seeds"]["llm-disac - mm-sd"] == {"a": [0, 1], "b": [0, 1], "draw": "independent",
+                                                           "interval": "seeds+sequences"}
+    assert summary["paired_seeds"]["llm-disac (no prompt) - llm-disac"] == {"a": [0], "b": [0], "draw": "paired",
+                                                                          "interval": "sequences"}
+    d = summary["paired"]["llm-disac (no prompt) - llm-disac"]["all"]["accuracy"]
+    one = analysis.paired({0: rows["llm-disac (no prompt)"][0]}, {0: rows["llm-disac"][0]})["all"]["accuracy"]
+    assert (d["mean"], d["low"], d["high"]) == (one["mean"], one["low"], one["high"])
+    # the cells: every sample in one, the subsets' sample counts as the samples say
+    assert int(stats.cells.samples.sum()) == len(rows["sm-sd-rf"][0])
+    blocked = summary["schemes"]["sm-sd-rf"]["pooled"]["center_blocked"]["accuracy"]
+    assert blocked["samples"] == int(np.sum(rows["sm-sd-rf"][0].blocked))
+    with pytest.raises(ValueError, match="same samples"):
+        analysis.SequenceStats.of({"a": {0: scored(1.0, 0.5, 0)}, "b": {0: scored(1.0, 0.5, 0, n_seq=10)}})
+
+
+def test_two_seed_rows_widen_their_pooled_interval():
+    # two seeds far apart: the seed-resampled interval must reach beyond the sequence-only pooled one
+    runs = {0: scored(1.0, 0.60, 0), 1: scored(1.0, 0.95, 1)}
+    summary = analysis.scheme_summary(runs)
+    pooled = summary["pooled"]["all"]["accuracy"]
+    per_seed = [summary["per_seed"][s]["all"]["accuracy"]["mean"] for s in ("0", "1")]
+    assert pooled["low"] < min(per_seed) + 0.02 and pooled["high"] > max(per_seed) - 0.02
