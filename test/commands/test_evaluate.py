@@ -40,3 +40,23 @@ def test_disac_evaluate_run_writes_report(smoke_data, smoke_run, tmp_path, capsy
     assert "## Table III" in report and "| LLM-DiSAC |" in report and "SI values" in report
     assert (out / "fig5_nmse_vs_snr.png").stat().st_size > 0
     assert json.loads((tmp_path / "e.json").read_text())["evaluation"]["scheme"] == "llm-disac"
+
+
+@pytest.mark.slow
+def test_disac_evaluate_run_on_its_world_drawn_with_another_seed(smoke_run, smoke_scene, tmp_path, capsys):
+    """Issue 28: ``disac evaluate --run RUN --data <the same world generated with --seed 4242>`` is not refused."""
+    import shutil
+
+    from disac_ros.cli import main
+    from disac_ros.config import load_scene
+    from disac_ros.data.generate import Generator
+
+    data = tmp_path / "seed4242"
+    Generator(load_scene(preset="smoke", overrides={"seed": 4242}), data, scene=smoke_scene).run(progress=False)
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)  # the evaluation encodes this dataset's codes into the run's eval/ folder
+    assert main(["evaluate", "--run", str(run), "--data", str(data), "--snr", "20", "--no-timing",
+                 "--json", str(tmp_path / "e.json")]) == 0
+    evaluation = json.loads((tmp_path / "e.json").read_text())["evaluation"]
+    assert evaluation["dataset"]["seed"] == 4242 and not evaluation["trained_on_this_dataset"]
+    assert "metrics on normalised values" in capsys.readouterr().out

@@ -100,12 +100,6 @@ def test_corrupt_chunk_is_detected_and_regenerated(cfg, scene, dataset, tmp_path
     assert victim.read_bytes() == (dataset / victim.relative_to(copy)).read_bytes()
 
 
-def test_other_config_cannot_resume_into_the_directory(cfg, dataset):
-    other = load_scene(preset="smoke", overrides={"seed": cfg.seed + 1})
-    with pytest.raises(ValueError, match="another config"):
-        Generator(other, dataset).run(progress=False)
-
-
 def test_splits_are_by_sequence():
     s = split_sequences(10, (0.6, 0.2, 0.2), seed=3)
     assert sorted(s["train"] + s["val"] + s["test"]) == list(range(10))
@@ -143,3 +137,27 @@ def test_a_target_behind_a_building_leaves_noise_and_one_in_the_open_the_expecte
                          yaws[n] - np.arctan2(los[1], los[0]))
         expected = radar_budget(cfg.radar, slant[n], rcs, off_boresight=psi[n])["integrated_snr_db"]
         assert est["detected"][n] and abs(est["peak_snr_db"][n] - expected) < 1.5, (n, est["peak_snr_db"][n], expected)
+
+
+def test_the_manifest_names_the_world_the_dataset_and_the_seed(cfg, dataset):
+    manifest = store.load_manifest(dataset)
+    assert store.dataset_identity(manifest) == {"config_digest": cfg.digest(), "dataset_digest": cfg.dataset_digest(),
+                                                "seed": cfg.seed}
+    assert manifest["sampling"] == cfg.sampling()
+
+
+def test_another_seed_or_layout_cannot_resume_into_the_directory_and_both_digests_are_named(cfg, dataset):
+    moved = [d.model_dump(mode="json") for d in cfg.devices]
+    moved[0]["position"] = [moved[0]["position"][0] + 1.0, *moved[0]["position"][1:]]
+    for other in (load_scene(preset="smoke", overrides={"seed": cfg.seed + 1}),
+                  load_scene(preset="smoke", overrides={"devices": moved})):
+        with pytest.raises(ValueError, match="another config") as err:
+            Generator(other, dataset).run(progress=False)
+        assert cfg.dataset_digest() in str(err.value) and other.dataset_digest() in str(err.value)
+
+
+def test_zero_fractions_leave_splits_empty_and_evaluation_data_is_all_test():
+    assert split_sequences(24, (0.0, 0.0, 1.0), seed=4242) == {"train": [], "val": [], "test": list(range(24))}
+    assert split_sequences(2, (0.0, 0.0, 1.0), seed=1)["test"] == [0, 1]
+    s = split_sequences(10, (0.8, 0.0, 0.2), seed=3)
+    assert (len(s["train"]), len(s["val"]), len(s["test"])) == (8, 0, 2)
