@@ -36,6 +36,15 @@ from disac_ros.sim import bounds
 PARAMETERS = store.LABEL_KEYS
 SUBSETS = ("all", "center_blocked", "line_of_sight")
 METRICS = ("accuracy", *(f"rmse_{p}" for p in PARAMETERS))
+#: Paired differences the report states (a - b on the same samples, each row pooled over its seeds: sequences and
+#: seeds resampled, :func:`paired_stats`).
+PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "sm-md-rf"),
+         ("llm-disac", "llm-disac (center alone)"),
+         ("llm-disac", "classical-single"), ("llm-disac", "classical-fusion"), ("mm-sd", "classical-single"),
+         ("llm-disac-lossless", "llm-disac"), ("llm-disac (lossless link)", "llm-disac"),
+         ("llm-disac (no prompt)", "llm-disac"),
+         ("llm-disac (wrong prompt)", "llm-disac"), ("llm-disac-gpt2", "llm-disac"), ("llm-disac-lstm", "llm-disac"),
+         ("llm-disac-gru", "llm-disac"), ("mm-sd-gated", "mm-sd")]
 
 
 CONDITIONS = ("clear", "fog", "low_light")  # the order of sim/conditions.CONDITION_KINDS (the stored code)

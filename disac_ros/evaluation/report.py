@@ -1019,13 +1019,16 @@ def refreshed_summary(results: dict, out: Path) -> dict | None:
 
     Else the results' own summary, marked as holding test-sequence intervals only when it predates the file.
     """
-    from disac_ros.evaluation import analysis, suite
+    from disac_ros.evaluation import analysis
 
     old = results.get("summary")
     path = Path(out) / analysis.PER_SEQUENCE_FILE
     if path.exists():
-        return analysis.summarize_stats(analysis.read_per_sequence(path), (old or {}).get("crb"), suite.PAIRS,
-                                        results.get("seed", 0))
+        fresh = analysis.summarize_stats(analysis.read_per_sequence(path), (old or {}).get("crb"), analysis.PAIRS,
+                                         results.get("seed", 0))
+        if old and "provenance" in old:
+            fresh["provenance"] = old["provenance"]
+        return fresh
     if old and "per_sequence" not in old:  # computed before the file existed: every interval over sequences only
         old["per_sequence"] = None
         for entry in (*old["schemes"].values(), *old["classical"].values()):

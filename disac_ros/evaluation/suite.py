@@ -321,6 +321,7 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
     """
     from tqdm import tqdm
 
+    from disac_ros import provenance
     from disac_ros.data.store import load_manifest
     from disac_ros.evaluation import cost, offline, report
 
@@ -380,6 +381,7 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
         results["runs"][spec.name] = entry
         results["wall_seconds"] = time.monotonic() - t_start
         results["summary"] = summarize_benchmark(data, out, plan, results, table_snr, seed)
+        results["summary"]["provenance"] = provenance.for_summary(manifest, preset, results["wall_seconds"])
         report.write_outputs(results, out)  # after every run: a killed benchmark leaves a valid partial report
         log.info("benchmark [%d/%d] %s done: trained %.0f s, evaluated %.0f s", i + 1, len(plan), spec.name,
                  record.train_seconds, record.eval_seconds)
@@ -387,17 +389,6 @@ def run_benchmark(data: Path, out: Path, preset: str, plan: list[RunSpec], snrs:
     results["wall_seconds"] = time.monotonic() - t_start
     report.write_outputs(results, out)
     return results
-
-
-#: Paired differences the report states (a - b on the same samples, each row pooled over its seeds: sequences and
-#: seeds resampled, :func:`disac_ros.evaluation.analysis.paired_stats`).
-PAIRS = [("mm-sd", "sm-sd-rf"), ("llm-disac", "mm-sd"), ("llm-disac", "sm-md-rf"),
-         ("llm-disac", "llm-disac (center alone)"),
-         ("llm-disac", "classical-single"), ("llm-disac", "classical-fusion"), ("mm-sd", "classical-single"),
-         ("llm-disac-lossless", "llm-disac"), ("llm-disac (lossless link)", "llm-disac"),
-         ("llm-disac (no prompt)", "llm-disac"),
-         ("llm-disac (wrong prompt)", "llm-disac"), ("llm-disac-gpt2", "llm-disac"), ("llm-disac-lstm", "llm-disac"),
-         ("llm-disac-gru", "llm-disac"), ("mm-sd-gated", "mm-sd")]
 
 
 def _evaluation_key(run: Path, inputs: dict) -> str:
@@ -496,16 +487,17 @@ def summarize_benchmark(data: Path, out: Path, plan: list[RunSpec], results: dic
                         seed: int = 0) -> dict:
     """What ``summary.json`` holds: every row beside the classical baselines and the bound at ``snr_db``.
 
-    With intervals (sequences and seeds resampled), the paired differences of :data:`PAIRS`, the subsets by
-    weather (gating) and the prompt ablation at every SNR, all computed from :func:`sequence_stats`, which is
-    written to ``OUT/per_sequence.json`` (:data:`~disac_ros.evaluation.analysis.PER_SEQUENCE_FILE`) so that
-    ``disac benchmark --report-only`` recomputes them from the committed files.
+    With intervals (sequences and seeds resampled), the paired differences of
+    :data:`~disac_ros.evaluation.analysis.PAIRS`, the subsets by weather (gating) and the prompt ablation at
+    every SNR, all computed from :func:`sequence_stats`, which is written to ``OUT/per_sequence.json``
+    (:data:`~disac_ros.evaluation.analysis.PER_SEQUENCE_FILE`) so that ``disac benchmark --report-only``
+    recomputes them from the committed files.
     """
     from disac_ros.evaluation import analysis
 
     stats = sequence_stats(data, out, plan, results, snr_db)
     analysis.write_per_sequence(stats, out / analysis.PER_SEQUENCE_FILE)
-    return analysis.summarize_stats(stats, analysis.crb_rows(data, "test", stats.center), PAIRS, seed)
+    return analysis.summarize_stats(stats, analysis.crb_rows(data, "test", stats.center), analysis.PAIRS, seed)
 
 
 def results_for_run(data: Path, run: Path, evaluation: dict, comm: dict, exe: dict | None, commands: list[str],

@@ -209,7 +209,8 @@ def write_dataset(root: Path, seed: int = 7) -> dict:
                 "target_position": frame(points), "target_velocity": frame(velocities)}, {})
             estimates[chunk_key(s, ch)] = frame(est).transpose(0, 2, 1, 3)
             chunks.append({"sequence": s, "chunk": ch, "frames": F})
-    manifest = {"format_version": store.FORMAT_VERSION, "config_digest": "synthetic",
+    manifest = {"format_version": store.FORMAT_VERSION, "config_digest": "synthetic", "dataset_digest": "synthetic",
+                "seed": cfg.seed,
                 "config": cfg.model_dump(mode="json"),
                 "devices": [{"id": d.id, "position": list(d.position)} for d in cfg.devices],
                 "targets": [{"id": n, "class_id": n} for n in range(N)], "splits": splits, "chunks": chunks,
