@@ -19,7 +19,8 @@ whose kind, ids, config or digest differ from what the caller expects, naming th
 language model is not in the center's artifact: it comes from the installed package, as in training.
 
 :func:`resolve` lets the nodes take either an artifact folder or a run directory; a run is exported on the fly
-into ``RUN/export/`` (again whenever one of its sources is newer than the artifact).
+into ``RUN/export/`` (again whenever one of its sources is newer than the artifact), under a lock of that folder,
+so nodes starting at once on one run all load the same export and only one of them writes it.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from disac_ros.files import atomic_path
+from disac_ros.files import atomic_path, locked
 from disac_ros.runs import WEIGHTS, Run
 
 FORMAT = 1
@@ -202,8 +203,15 @@ def resolve(path: str | Path, kind: str, side: str | None = None) -> Path:
             raise ValueError(f"{side!r} is not a collaborator of run {path} (collaborators "
                              f"{run.collaborators(center)}, center {center})")
         newest = max((p.stat().st_mtime for p in _sources(run, center) if p.exists()), default=0.0)
-        if not artifact.is_file() or artifact.stat().st_mtime < newest:
-            export(run, path / EXPORT_DIR, center)
+
+        def stale() -> bool:
+            return not artifact.is_file() or artifact.stat().st_mtime < newest
+
+        if stale():
+            # Several nodes resolve the same run at start-up: one exports, the others wait and find it fresh.
+            with locked(path / EXPORT_DIR):
+                if stale():
+                    export(run, path / EXPORT_DIR, center)
         return folder
     if kind == "center":
         found = sorted(path.glob(f"{center_folder(side or '*')}/{ARTIFACT_FILE}"))

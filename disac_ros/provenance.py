@@ -23,7 +23,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from disac_ros.files import write_json_atomic
+from disac_ros.files import locked, write_json_atomic
 
 #: Distributions whose versions a record names; rclpy: the ROS 2 wheel's own name as a fallback.
 PACKAGES: tuple[str, ...] = ("torch", "transformers", "peft", "timm", "genesis-world", "rclpy", "numpy")
@@ -56,13 +56,19 @@ def file_sha256(path: str | Path) -> str:
         known = json.loads(cache.read_text())
     except (OSError, ValueError):
         known = {}
-    if key not in known:
-        known[key] = sha256_file(path)
-        try:
-            write_json_atomic(cache, known)
-        except OSError:  # a read-only tree: the digest is still right, only not cached
-            pass
-    return known[key]
+    if key in known:
+        return known[key]
+    digest = sha256_file(path)
+    try:
+        with locked(cache.parent):  # processes hashing at once: each adds its entry to what the others wrote
+            try:
+                known = json.loads(cache.read_text())
+            except (OSError, ValueError):
+                known = {}
+            write_json_atomic(cache, {**known, key: digest})
+    except OSError:  # a read-only tree: the digest is still right, only not cached
+        pass
+    return digest
 
 
 def path_sha256(path: str | Path) -> str:

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from disac_ros.config import ModelConfig, SceneConfig, TrainConfig
 from disac_ros.data import store
-from disac_ros.files import write_json_atomic
+from disac_ros.files import locked, write_json_atomic
 
 if TYPE_CHECKING:  # torch loads only with the first model: the launch file imports this module for default_run
     import torch
@@ -89,22 +88,9 @@ def run_record(model_cfg: ModelConfig, train_cfg: TrainConfig, manifest: dict) -
             "devices": [d["id"] for d in manifest["devices"]]}
 
 
-@contextmanager
-def _locked(path: Path):
-    """An exclusive lock of ``path``'s run.json for a read-modify-write (stage-1 jobs of one run run in parallel)."""
-    import fcntl
-
-    with open(path / f".{RUN_FILE}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _update_provenance(path: Path, change) -> dict:
     """Apply ``change(provenance)`` to ``path/run.json`` under the lock; returns the new provenance."""
-    with _locked(path):
+    with locked(path):  # stage-1 jobs of one run may finish at once
         record = json.loads((path / RUN_FILE).read_text())
         provenance = record.get(PROVENANCE) or {}
         change(provenance)

@@ -148,3 +148,44 @@ def test_disac_launch_takes_exported_artifacts_and_refuses_another_scene(exporte
     check_run_scene(run.path, smoke, 3)
     with pytest.raises(ValueError):
         check_run_scene(out, load_scene(preset="default"), 3)
+
+
+def _resolve_and_read(run_dir: str, side: str, barrier, results) -> None:
+    """One node's start-up: resolve its side of a run (exporting it if needed) and read the artifact."""
+    try:
+        barrier.wait(timeout=60)
+        kind = "center" if side.startswith("center") else "device"
+        folder = resolve(run_dir, kind, None if kind == "center" else side)
+        results.put((side, "ok", read_artifact(folder, kind).meta["tensors_sha256"]))
+    except Exception as exc:  # reported to the test, which names it
+        results.put((side, "error", f"{type(exc).__name__}: {exc}"))
+
+
+def test_nodes_starting_at_once_on_a_run_without_export_all_load_the_same_artifacts(smoke_run, tmp_path):
+    """Three encoders and the aggregator (plus a second of each) resolve the run at the same moment, five times.
+
+    Every one must load, and every round must give the same artifacts: one process exports under the lock, the
+    others wait and read what it wrote (with a shared temporary name, a writer renamed another's file away).
+    """
+    import multiprocessing as mp
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(smoke_run, run_dir, ignore=shutil.ignore_patterns("export"))
+    sides = [*Run(run_dir).collaborators(), "center"]
+    ctx = mp.get_context("fork")
+    digests: dict[str, set] = {side: set() for side in sides}
+    for _ in range(5):
+        shutil.rmtree(run_dir / "export", ignore_errors=True)
+        starters = sides * 2
+        barrier, results = ctx.Barrier(len(starters)), ctx.Queue()
+        procs = [ctx.Process(target=_resolve_and_read, args=(str(run_dir), s, barrier, results)) for s in starters]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert [o for o in outcomes if o[1] != "ok"] == []
+        for side, _, digest in outcomes:
+            digests[side].add(digest)
+        assert not list((run_dir / "export").rglob("*.tmp")), "a temporary file was left behind"
+    assert all(len(d) == 1 for d in digests.values()), digests

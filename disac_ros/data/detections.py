@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from disac_ros.data import store
-from disac_ros.files import atomic_path
+from disac_ros.files import atomic_path, locked
 from disac_ros.sim.estimators import Estimates, classical_estimates
 from disac_ros.sim.radar import ArrayPose
 
@@ -93,17 +93,30 @@ def dataset_estimates(root: str | Path, manifest: dict | None = None, progress: 
     manifest = manifest or store.load_manifest(root)
     path = root / CACHE_FILE
     stamp = f"{manifest['config_digest']}/v{VERSION}"
-    if path.exists():  # a plain npz of float arrays and one string: loaded without pickle
-        with np.load(path, allow_pickle=False) as cached:
-            if str(cached["stamp"]) == stamp and all(chunk_key(c["sequence"], c["chunk"]) in cached
-                                                     for c in manifest["chunks"]):
-                return {k: cached[k] for k in cached.files if k != "stamp"}
-        log.info("%s is stale (another scene or estimator version): recomputing", path)
-    log.info("computing the classical detection of every echo of %s (cached in %s)", root, path.name)
-    arrays = _compute(root, manifest, progress)
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, stamp=np.array(stamp), **arrays)
+    arrays = _read_cache(path, stamp, manifest)
+    if arrays is not None:
+        return arrays
+    with locked(root):  # several processes (the probes, a training run) may ask at once: one computes
+        arrays = _read_cache(path, stamp, manifest)
+        if arrays is not None:
+            return arrays
+        log.info("computing the classical detection of every echo of %s (cached in %s)", root, path.name)
+        arrays = _compute(root, manifest, progress)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, stamp=np.array(stamp), **arrays)
     return arrays
+
+
+def _read_cache(path: Path, stamp: str, manifest: dict) -> dict[str, np.ndarray] | None:
+    """The cached estimates when ``path`` holds every chunk of ``manifest`` under ``stamp``, else None."""
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as cached:  # a plain npz of float arrays and one string: no pickle
+        if str(cached["stamp"]) == stamp and all(chunk_key(c["sequence"], c["chunk"]) in cached
+                                                 for c in manifest["chunks"]):
+            return {k: cached[k] for k in cached.files if k != "stamp"}
+    log.info("%s is stale (another scene or estimator version): recomputing", path)
+    return None
 
 
 def dataset_features(root: str | Path, manifest: dict | None = None, progress: bool = True) -> dict[str, np.ndarray]:

@@ -38,6 +38,7 @@ from disac_ros.data import store
 from disac_ros.data.datasets import DeviceTargetDataset
 from disac_ros.evaluation.paper import EVAL_SNRS_DB
 from disac_ros.evaluation.samples import Scored
+from disac_ros.files import locked
 from disac_ros.runs import WEIGHTS, OtherDataRun, Run, pick_device
 from disac_ros.training.center import CenterSide, Predictions, sample_keys
 from disac_ros.training.trainer import epoch_seed
@@ -97,10 +98,16 @@ def encode_codes(run: OtherDataRun, data: Path, devices: list[str]) -> None:
         if not model.exists():
             raise FileNotFoundError(f"{model} is not here to encode {device}'s samples of {data}, a dataset the run "
                                     "was not trained on: evaluate where the stage-1 models are")
-        if codes.exists() and codes.stat().st_mtime >= model.stat().st_mtime:
+        if _newer(codes, model):
             continue
-        export_split_codes(run, Path(data), device, run.split)
-        os.replace(split_codes_path(run, device, run.split), codes)
+        with locked(codes.parent):  # evaluations started at once on the same data: one encodes
+            if not _newer(codes, model):
+                export_split_codes(run, Path(data), device, run.split)
+                os.replace(split_codes_path(run, device, run.split), codes)
+
+
+def _newer(path: Path, than: Path) -> bool:
+    return path.exists() and path.stat().st_mtime >= than.stat().st_mtime
 
 
 def example_rows(pred: Predictions, keys: list[tuple], classes: list[str], offset: np.ndarray, scale: np.ndarray,

@@ -27,6 +27,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from disac_ros.files import locked
+
 __all__ = [
     "SMOLLM2_GGUF",
     "add_lora",
@@ -132,6 +134,17 @@ def _convert_gguf(directory: Path, gguf_file: str, target: Path) -> bool:
         return False
 
 
+def _converted(directory: Path, gguf_file: str, target: Path) -> bool:
+    """Whether the HF copy at ``target`` exists, converted first under a lock (one process converts, others wait)."""
+    if (target / "config.json").is_file():
+        return True
+    try:
+        with locked(target.parent):
+            return (target / "config.json").is_file() or _convert_gguf(directory, gguf_file, target)
+    except OSError:  # a cache folder we cannot write: load the GGUF directly
+        return False
+
+
 @functools.lru_cache(maxsize=4)
 def _load_cached(directory: str, gguf_file: str | None, use_cache: bool):
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -139,7 +152,7 @@ def _load_cached(directory: str, gguf_file: str | None, use_cache: bool):
     kwargs = {}
     if gguf_file:
         cached = _gguf_cache_dir(Path(directory) / gguf_file)
-        if use_cache and ((cached / "config.json").is_file() or _convert_gguf(Path(directory), gguf_file, cached)):
+        if use_cache and _converted(Path(directory), gguf_file, cached):
             directory = str(cached)
         else:
             kwargs = {"gguf_file": gguf_file}

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 
 from disac_ros.checkpoint import save_weights
 from disac_ros.data.datasets import DeviceTargetDataset
-from disac_ros.files import atomic_path
+from disac_ros.files import atomic_path, locked
 from disac_ros.metrics import sensing_metrics, sensing_metrics_both
 from disac_ros.models.link import link_distances, relative_poses
 from disac_ros.models.lstn import AWGNChannel
@@ -110,12 +110,17 @@ def collaborator_codes(run: Run, data: Path, device_id: str, split: str, keys: l
         return handover
     path = split_codes_path(run, device_id, split)
     model = run.stage1_dir(device_id) / WEIGHTS
-    stale = not path.exists() or (model.exists() and model.stat().st_mtime > path.stat().st_mtime)
-    if stale:
+
+    def stale() -> bool:
+        return not path.exists() or (model.exists() and model.stat().st_mtime > path.stat().st_mtime)
+
+    if stale():
         if not model.exists():
             raise FileNotFoundError(f"{path} is missing and {device_id}'s stage-1 model is not here to encode its "
                                     f"{split} samples: run the evaluation where {model} is, or copy the file")
-        export_split_codes(run, data, device_id, split)
+        with locked(path.parent):  # evaluations started at once: one encodes, the others read its file
+            if stale():
+                export_split_codes(run, data, device_id, split)
     return HandoverCodes(path)
 
 
