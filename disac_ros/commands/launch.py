@@ -7,7 +7,8 @@ output with its name; ``--compose`` runs the stack's nodes in one process (:mod:
 ``--cpus auto`` gives the aggregator a CPU of its own (:func:`disac_ros.launch_description.place`).
 Ctrl-C (or SIGTERM, or ``--duration``) stops them: SIGINT to every node, SIGTERM after ``--grace`` seconds,
 SIGKILL after as long again. A node that dies on its own is reported and the others keep
-running (a dead collaborator must not stop the graph); the exit status is then 1.
+running (a dead collaborator must not stop the graph); the exit status is then 1, as it is when a node stopped
+without ever becoming ready (it never logged that it spins).
 """
 from __future__ import annotations
 
@@ -85,5 +86,5 @@ def run(args: argparse.Namespace) -> int:
         return 0
     check_run_scene(run_dir, load_scene(args.config, args.preset), args.num_devices)  # same scene, its devices
     launcher.start()
-    died = launcher.supervise(args.duration)
-    return 1 if died else 0
+    failed = launcher.supervise(args.duration)
+    return 1 if failed else 0

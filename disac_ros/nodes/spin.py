@@ -6,6 +6,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from disac_ros.ros.supervisor import READY
+
 
 class ConfigError(RuntimeError):
     """A parameter value the node cannot start with; ``spin`` logs it and exits with status 2."""
@@ -52,6 +54,7 @@ def _spin(factories: list[Callable[[], object]], args: list[str] | None, executo
     try:
         for factory in factories:
             nodes.append(factory())
+        nodes[-1].get_logger().info(f"{READY} ({len(nodes)} node{'s' if len(nodes) > 1 else ''} in this process)")
         if len(nodes) == 1:
             rclpy.spin(nodes[0])
         else:

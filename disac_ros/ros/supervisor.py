@@ -5,6 +5,10 @@
 line with the node's name, reports a node that dies on its own while the others keep running (a dead collaborator
 must not stop the graph), and stops them all on request: SIGINT to every node, SIGTERM after ``grace`` seconds,
 SIGKILL after as long again. On Linux a node gets SIGTERM if the launcher itself dies, so none outlives it.
+
+A node process is *ready* once it logs :data:`READY` (:func:`disac_ros.nodes.spin.spin` does when every node of the
+process is built and about to spin); :meth:`Launcher.supervise` says when every process is ready, and a graph in
+which a node died, or stopped without ever becoming ready, is a failure (``disac launch`` exits with status 1).
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ import time
 _PR_SET_PDEATHSIG = 1
 #: The line :class:`Launcher` prints for each node it starts (label, pid), for scripts that read its output.
 STARTED = re.compile(r"\[launch\] started (\S+) \(pid (\d+)\)")
+#: What a node process logs once its nodes are built and spin (:func:`disac_ros.nodes.spin.spin`).
+READY = "ready: spinning"
 
 
 class _Child:
@@ -30,6 +36,7 @@ class _Child:
         self.reported = False
         self.thread: threading.Thread | None = None
         self.exited_at: float | None = None  # monotonic time its exit was first seen while stopping
+        self.ready = False                    # it logged READY
 
 
 def child_preexec(cpus: tuple[int, ...] = ()):
@@ -89,6 +96,7 @@ class Launcher:
 
     def _relay(self, child: _Child) -> None:
         for line in child.proc.stdout:
+            child.ready = child.ready or READY in line
             self.say(child.label, line.rstrip("\n"))
 
     def _on_signal(self, signum, _frame) -> None:
@@ -97,18 +105,23 @@ class Launcher:
             self.say("launch", f"{signal.Signals(signum).name}: stopping the graph")
 
     def supervise(self, duration: float) -> bool:
-        """Wait for a signal, the duration or every node's end; True if some node died on its own."""
+        """Wait for a signal, the duration or every node's end; True if some node died or never became ready."""
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        deadline = time.monotonic() + duration if duration > 0 else math.inf
-        died = False
+        t0 = time.monotonic()
+        deadline = t0 + duration if duration > 0 else math.inf
+        died, all_ready = False, False
         try:
             while not self._signals and time.monotonic() < deadline:
                 for child in self.children:
                     status = child.proc.poll()
                     if status is not None and not child.reported:
                         child.reported, died = True, True
-                        self.say("launch", f"{child.label} exited unexpectedly with status {status}; "
+                        state = "" if child.ready else " before it became ready"
+                        self.say("launch", f"{child.label} exited unexpectedly with status {status}{state}; "
                                            f"the other nodes keep running")
+                if not all_ready and all(c.ready for c in self.children):
+                    all_ready = True
+                    self.say("launch", f"every node is ready ({time.monotonic() - t0:.1f} s after the start)")
                 if all(c.proc.poll() is not None for c in self.children):
                     self.say("launch", "every node has exited")
                     break
@@ -119,7 +132,13 @@ class Launcher:
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
-        return died
+        never = [c.label for c in self.children if not c.ready and not c.reported]
+        if never:
+            self.say("launch", f"FAILED: {', '.join(never)} never became ready in {time.monotonic() - t0:.0f} s")
+        dead = [c.label for c in self.children if c.reported]
+        if dead:
+            self.say("launch", f"FAILED: {', '.join(dead)} died while the graph ran")
+        return died or bool(never)
 
     def _wait(self, children: list[_Child], timeout: float) -> list[_Child]:
         deadline = time.monotonic() + timeout
