@@ -22,6 +22,17 @@ DROP_REASONS = ("encoding", "size", "nan", "unknown_device", "unknown_target", "
                 "duplicate", "overflow", "late", "invalid", "nonfinite_output", "superseded", "skipped",
                 "unexpected")
 
+#: Reasons that mean the input itself was wrong (a fault, or anyone publishing on the DDS domain), not that a node
+#: was too busy for it: never congestion (:mod:`disac_ros.live.stride`). The others: ``superseded``, ``skipped``,
+#: ``late``, ``overflow`` (a node or link behind), ``nonfinite_output`` (a model's output).
+MALFORMED = ("encoding", "size", "nan", "unknown_device", "unknown_target", "stale", "future", "out_of_order",
+             "duplicate", "invalid", "unexpected")
+
+
+def malformed_count(counts) -> int:
+    """How many of the drops ``counts`` ({reason: n}) were of malformed input."""
+    return sum(int(counts.get(reason, 0)) for reason in MALFORMED)
+
 
 class Dropped(ValueError):
     """An input the node must log and drop; ``reason`` is one of :data:`DROP_REASONS`."""

@@ -27,6 +27,18 @@ time in a row (the last congestion was at the same stride: it was lowered back i
 least a step above it for ``congestion_hold`` updates, unless the offered rate falls below ``margin`` times the
 rate it was congested at; then it probes a step lower again. A single congestion (a node's first, slow
 inferences) holds nothing.
+
+Malformed input is not congestion. A burst of bad images, echoes or codes (a fault, or anyone on the DDS domain)
+makes a device lose real frames in its keep-last queues and costs every node CPU, so the center's frames go
+incomplete and its service time rises, and the rules above would raise the stride and remember it (measured on
+the smoke graph at 4 frames/s: a 30 s burst left the stride at 4-5 and `/targets` at 1.0-1.2 per s for more than
+a minute after it). So an update told that malformed input was dropped somewhere in the graph since the last one
+(``update(now, disturbed=True)``: the center counts its own drops and its collaborators' from ``/diagnostics``,
+:data:`disac_ros.live.drops.MALFORMED`) ignores incomplete frames (no congestion is raised or remembered) and only
+the load rule can move the stride; and once ``quiet`` updates in a row were undisturbed, the advisor starts
+afresh (:meth:`StrideAdvisor.reset`: stride 1, no congestion remembered, the load measured anew), so the stride
+is what the load needs two updates later: at most ``quiet + 2`` updates (4 s at the center's 1 Hz) after the last
+malformed input, whatever the burst did to it.
 """
 from __future__ import annotations
 
@@ -78,15 +90,17 @@ class StrideAdvisor:
     """
 
     def __init__(self, utilisation: float = 0.95, max_stride: float = 8, alpha: float = 0.5, hold: int = 3,
-                 margin: float = 0.8, incomplete_limit: float = 0.25, congestion_hold: int = 30):
+                 margin: float = 0.8, incomplete_limit: float = 0.25, congestion_hold: int = 30, quiet: int = 2):
         if not 0 < utilisation <= 1 or max_stride < 1 or not 0 < alpha <= 1 or hold < 1 or not 0 < margin <= 1 \
-                or not 0 <= incomplete_limit <= 1 or congestion_hold < 0:
+                or not 0 <= incomplete_limit <= 1 or congestion_hold < 0 or quiet < 1:
             raise ValueError("StrideAdvisor needs 0 < utilisation <= 1, max_stride >= 1, 0 < alpha <= 1, hold >= 1, "
-                             "0 < margin <= 1, 0 <= incomplete_limit <= 1 and congestion_hold >= 0")
+                             "0 < margin <= 1, 0 <= incomplete_limit <= 1, congestion_hold >= 0 and quiet >= 1")
         self.utilisation, self.alpha, self.hold = utilisation, alpha, hold
         self.margin, self.incomplete_limit, self.congestion_hold = margin, incomplete_limit, congestion_hold
+        self.quiet = quiet
         self.strides = tuple(k for k in STRIDES if k <= max_stride)
         self.reset()
+        self._quiet_left: int | None = None  # undisturbed updates still to wait before starting afresh
 
     def reset(self) -> None:
         self.stride = 1.0
@@ -124,9 +138,22 @@ class StrideAdvisor:
         k = self.strides.index(stride) + steps
         return self.strides[min(len(self.strides) - 1, max(0, k))]
 
-    def update(self, now: float) -> float:
-        """The stride after the frames and aggregations since the last update (``now``: wall seconds)."""
-        incomplete = self._incomplete / self._served if self._served else 0.0
+    def update(self, now: float, disturbed: bool = False) -> float:
+        """The stride after the frames and aggregations since the last update (``now``: wall seconds).
+
+        ``disturbed``: malformed input was dropped in the graph since the last update (not congestion: the module
+        docstring); ``quiet`` undisturbed updates after the last disturbed one, the advisor starts afresh.
+        """
+        if disturbed:
+            self._quiet_left = self.quiet
+        elif self._quiet_left is not None:
+            self._quiet_left -= 1
+            if self._quiet_left <= 0:
+                self._quiet_left = None
+                self.reset()
+                self._last = now
+                return self.stride
+        incomplete = 0.0 if disturbed else self._incomplete / self._served if self._served else 0.0
         if self._last is not None and now > self._last:
             self.rate = self._ema(self.rate, self._frames / (now - self._last))
             if self._served:

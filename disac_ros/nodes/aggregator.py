@@ -17,7 +17,8 @@ T_exe = max over contributing k. Logged per frame at debug level, summarised at 
 ``summary_period_s``.
 
 When it cannot serve every frame, the center asks its collaborators on ``<k>/frame_stride`` to encode one frame in
-k (:class:`disac_ros.live.stride.StrideAdvisor`, from its offered frame rate and its service time; at
+k (:class:`disac_ros.live.stride.StrideAdvisor`, from its offered frame rate and its service time, never from
+malformed input, which it counts from its own drops and every node's ``/diagnostics``; at
 most ``max_stride``) and skips the other frames itself (counted as ``strided``), so that on shared hardware the
 devices' work falls with the center's rate instead of competing with it.
 
@@ -33,6 +34,7 @@ import time
 from collections import OrderedDict, defaultdict
 
 import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from std_msgs.msg import Float64
@@ -40,7 +42,7 @@ from visualization_msgs.msg import MarkerArray
 
 from disac_ros.inference import Received
 from disac_ros.live.checks import code_layout, duration, finite_states, header_stamp
-from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded
+from disac_ros.live.drops import DropLog, Dropped, classify_error, guarded, malformed_count
 from disac_ros.live.params import (
     MAX_AGE_S,
     MAX_PENDING,
@@ -67,6 +69,7 @@ from disac_ros.ros.markers import estimate_markers
 from disac_ros.ros.qos import LATCHED_QOS, RELIABLE_QOS, newest_first
 from disac_ros.stamps import NS
 from disac_ros.topics import (
+    DIAGNOSTICS,
     FRAME_STRIDE,
     GROUND_TRUTH,
     LINK_STATS,
@@ -100,6 +103,7 @@ PARAMETERS = (
     Param("summary_period_s", 10.0, "period of the info summary [wall s]", (0.1, 3600.0)),
 )
 _HISTORY = 32  # stamps of side information (timings, link stats, ground truth) kept per device
+_MAX_NODES = 64  # nodes whose /diagnostics drops are followed (anyone may publish there)
 
 
 def _remember(store: OrderedDict, key, value) -> None:
@@ -161,6 +165,10 @@ class Aggregator(Node):
 
         self.stride = StrideAdvisor(max_stride=values["max_stride"])
         self._skipped_seen = 0
+        # Malformed-input drops per node (this one as "", the others from /diagnostics): a rise is a disturbance,
+        # not congestion (disac_ros.live.stride).
+        self._malformed: dict[str, int] = {}
+        self._malformed_seen: dict[str, int] = {}
         self.stride_pubs = [self.create_publisher(Float64, device_topic(k, FRAME_STRIDE), LATCHED_QOS)
                             for k in self.devices]
         self._publish_stride()
@@ -178,6 +186,7 @@ class Aggregator(Node):
             self.create_subscription(LinkStats, device_topic(k, LINK_STATS),
                                      lambda m, k=k: self.on_stats(k, m), RELIABLE_QOS)
         self.create_subscription(TargetStateArray, GROUND_TRUTH, self.on_truth, RELIABLE_QOS)
+        self.create_subscription(DiagnosticArray, DIAGNOSTICS, self.on_diagnostics, RELIABLE_QOS)
         steady = Clock(clock_type=ClockType.STEADY_TIME)
         self.create_timer(0.02, self.poll, clock=steady)
         self.create_timer(1.0, self.update_stride, clock=steady)
@@ -369,12 +378,40 @@ class Aggregator(Node):
             pub.publish(Float64(data=float(self.stride.stride)))
 
     @guarded
+    def on_diagnostics(self, msg) -> None:
+        """Remember every other node's malformed-input drops (its cumulative ``dropped.<reason>`` values)."""
+        own = self.get_fully_qualified_name()
+        for status in msg.status:
+            if status.name == own or (status.name not in self._malformed and len(self._malformed) >= _MAX_NODES):
+                continue
+            counts, bad = {}, []
+            for kv in status.values:
+                if kv.key.startswith("dropped."):
+                    try:
+                        counts[kv.key.removeprefix("dropped.")] = n = int(float(kv.value))
+                        if n < 0:
+                            raise ValueError("negative")
+                    except (ValueError, OverflowError):
+                        bad.append(kv.key)
+            if bad:  # not counts: this status says nothing we can use
+                self.drops.warn("invalid", f"/diagnostics of {status.name[:80]!r}: {bad[:3]} are not drop counts")
+                continue
+            self._malformed[status.name] = malformed_count(counts)
+
+    def _disturbed(self) -> bool:
+        """Whether malformed input was dropped anywhere in the graph since the last stride update."""
+        now = {**self._malformed, "": malformed_count(self.drops.counts)}
+        disturbed = any(n > self._malformed_seen.get(name, 0) for name, n in now.items())
+        self._malformed_seen = now
+        return disturbed
+
+    @guarded
     def update_stride(self) -> None:
         skipped = self.sensors.assembler.skipped  # frames the keep-last queue replaced were offered too
         self.stride.offered(skipped - self._skipped_seen)
         self._skipped_seen = skipped
         before = self.stride.stride
-        if self.stride.update(time.monotonic()) != before:
+        if self.stride.update(time.monotonic(), disturbed=self._disturbed()) != before:
             self._publish_stride()
             self.get_logger().info(
                 f"frame stride {before:g} -> {self.stride.stride:g}: offered {self.stride.rate:.2f} frames/s, "

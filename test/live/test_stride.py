@@ -22,17 +22,17 @@ def test_every_node_keeps_the_same_frames():
 
 
 def _run(advisor: StrideAdvisor, rate: float, service_s, seconds: int, start: float = 0.0,
-         complete=lambda k, stride: True) -> list[float]:
+         complete=lambda k, stride: True, disturbed: bool = False) -> list[float]:
     """``seconds`` updates a second apart with ``rate`` center frames per s, served in ``service_s(stride)``; frame
     ``k`` of a second is served with all its collaborators when ``complete(k, stride)``; the frames served are those
-    :func:`kept` keeps (frame ``k`` of a second is frame ``t * rate + k``)."""
+    :func:`kept` keeps (frame ``k`` of a second is frame ``t * rate + k``); every update is told ``disturbed``."""
     strides = []
     for t in range(seconds):
         for k in range(int(rate)):
             advisor.offered()
             if kept(int(start + t) * int(rate) + k, advisor.stride):
                 advisor.served(service_s(advisor.stride), complete=complete(k, advisor.stride))
-        strides.append(advisor.update(start + t + 1.0))
+        strides.append(advisor.update(start + t + 1.0, disturbed=disturbed))
     return strides
 
 
@@ -92,10 +92,10 @@ def test_work_on_frames_then_superseded_counts_as_load():
     assert busy.update(4.0) > 1.25
 
 
-def _run_congested(advisor, seconds, incomplete_every, start):
+def _run_congested(advisor, seconds, incomplete_every, start, disturbed=False):
     """12 frames/s served in 0.08 s, one in ``incomplete_every`` (every one: 1, none: 0) incomplete."""
     return _run(advisor, 12, lambda k: 0.08, seconds, start,
-                complete=lambda k, stride: incomplete_every == 0 or k % incomplete_every != 0)
+                complete=lambda k, stride: incomplete_every == 0 or k % incomplete_every != 0, disturbed=disturbed)
 
 
 def test_frames_served_without_their_collaborators_raise_the_stride_and_hold_it():
@@ -121,3 +121,25 @@ def test_a_congested_stride_is_not_given_up_while_the_rate_stays():
     assert strides[:4] == [1, 1.25, 1.5, 2] and strides.count(1.5) == 2 and set(strides[10:]) == {2}  # one probe
     assert run(StrideAdvisor(congestion_hold=0), 25).count(1.5) > 3   # without the memory: back and forth
     assert run(advisor, 9, rate=4, start=25.0)[-1] == 1                 # half the rate: lowered after the hold
+
+
+def test_frames_incomplete_while_malformed_input_is_dropped_are_not_congestion():
+    """The same incomplete frames that raise the stride (the test above) raise nothing while the graph drops
+    malformed input: a device that lost its frames to bad input is not a device too busy for them."""
+    assert _run_congested(StrideAdvisor(), 10, 1, 0.0, disturbed=True) == [1] * 10
+    assert _run_congested(StrideAdvisor(), 10, 1, 0.0)[-1] > 1
+
+
+def test_the_stride_is_what_the_load_needs_soon_after_a_disturbance_ends():
+    """Congestion remembered during a burst (here: before the advisor learnt of it) is forgotten once the graph has
+    been quiet for ``quiet`` updates: the stride is back to the load's within ``quiet + 2`` updates, where without
+    the disturbance it stays held above for ``congestion_hold`` updates."""
+    advisor = StrideAdvisor(congestion_hold=30, quiet=2)
+    _run_congested(advisor, 8, 1, 0.0)                                  # congested: raised, congested again: held
+    during = _run_congested(advisor, 5, 1, 8.0, disturbed=True)         # the malformed burst the nodes report
+    after = _run_congested(advisor, 12, 0, 13.0)                        # quiet again, every frame complete
+    assert min(during) > 1.5                                            # what the burst left behind
+    assert after[3:] == [1] * (len(after) - 3), after                   # the load's (0.96) within quiet + 2
+    never_told = StrideAdvisor(congestion_hold=30)
+    _run_congested(never_told, 13, 1, 0.0)
+    assert _run_congested(never_told, 12, 0, 13.0)[-1] > 1     # the memory of congestion holds it

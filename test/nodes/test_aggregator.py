@@ -91,6 +91,7 @@ def test_aggregator_declares_its_table_and_names_device_topics(rclpy_context, fa
         _assert_declared_as_table(node, PARAMETERS)
         subscribed, published = _topics(node)
         assert subscribed == {"/device_0/camera/image_raw", "/device_0/radar/echo", "/ground_truth/targets",
+                              "/diagnostics",
                               *(f"/device_{k}/{t}" for k in (1, 2) for t in ("semantic/rx", "semantic/timing",
                                                                             "link/stats"))}
         assert {"/targets", "/targets/markers"} <= published
@@ -136,6 +137,30 @@ def test_malformed_side_information_is_counted_and_dropped(aggregator, callback,
     assert dict(aggregator.drops.counts) == {reason: 1}
     assert not aggregator._timing["device_1"] and not aggregator._t_com["device_1"]
     _assert_aggregates(aggregator, 4)
+
+
+def _status(name: str, **drops):
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    values = [KeyValue(key=f"dropped.{reason}", value=str(n)) for reason, n in drops.items()]
+    return DiagnosticArray(status=[DiagnosticStatus(name=name, values=values)])
+
+
+def test_malformed_input_anywhere_in_the_graph_is_a_disturbance_not_congestion(aggregator):
+    """The stride advisor is told of malformed drops: the node's own and every other node's on /diagnostics."""
+    assert not aggregator._disturbed()
+    aggregator.on_diagnostics(_status("/device_1/device_encoder", encoding=3, skipped=9))
+    assert aggregator._disturbed() and not aggregator._disturbed()  # a rise since the last update, once
+    aggregator.on_diagnostics(_status("/device_1/device_encoder", encoding=3, skipped=40))
+    assert not aggregator._disturbed()                                # being busy is not malformed input
+    aggregator.on_diagnostics(_status("/device_2/device_encoder", nan="x", size="1e400"))  # not counts: dropped
+    assert aggregator.drops.counts["invalid"] == 1
+    assert aggregator._disturbed() and not aggregator._disturbed()    # that was malformed input too
+    aggregator.drops.drop("nan")                                      # its own, e.g. a code with NaN symbols
+    assert aggregator._disturbed()
+    own = aggregator.get_fully_qualified_name()
+    aggregator.on_diagnostics(_status(own, nan=100))                  # its own status, heard back: not twice
+    assert not aggregator._disturbed()
 
 
 def test_an_estimate_with_nan_or_inf_is_not_published(aggregator):

@@ -34,7 +34,8 @@ NAN_BY_DESIGN = {("SemanticCode", "snr_db"), ("SemanticCode", "distance_m"),
 _INT = {"uint8": (0, 2**8 - 1), "int8": (-(2**7), 2**7 - 1), "uint16": (0, 2**16 - 1), "int16": (-(2**15), 2**15 - 1),
         "uint32": (0, 2**32 - 1), "int32": (-(2**31), 2**31 - 1), "uint64": (0, 2**64 - 1),
         "int64": (-(2**63), 2**63 - 1)}
-_STRINGS = ["", "device_0", "device_1", "device_2", "device_9", "rgb8", "bgr8", "mono8", "32FC1", "car", "x" * 300]
+_STRINGS = ["", "device_0", "device_1", "device_2", "device_9", "rgb8", "bgr8", "mono8", "32FC1", "car", "x" * 300,
+            "-1", "nan", "1e400"]
 
 
 # -- breaking one field of a message -------------------------------------------------------------------------
@@ -49,6 +50,8 @@ def _scalar(kind: str) -> st.SearchStrategy:
                          st.floats(width=width))
     if kind == "boolean":
         return st.booleans()
+    if kind == "octet":  # e.g. a diagnostic status's level
+        return st.binary(min_size=1, max_size=1)
     if kind == "string":
         return st.one_of(st.sampled_from(_STRINGS), st.text(max_size=12))
     raise AssertionError(f"no strategy for {kind}")
@@ -115,8 +118,8 @@ def _break(data, msg, path, kind) -> None:
 
 
 def _broken(data, msg):
-    leaves = [(p, k) for p, k in _leaves(msg) if "/" not in k or k.startswith("sequence<")]
-    for _ in range(data.draw(st.integers(1, 3))):
+    for _ in range(data.draw(st.integers(1, 3))):  # the leaves anew each time: a break may remove some
+        leaves = [(p, k) for p, k in _leaves(msg) if "/" not in k or k.startswith("sequence<")]
         path, kind = data.draw(st.sampled_from(leaves))
         _break(data, msg, path, kind)
     return msg
@@ -177,6 +180,13 @@ class Valid:
             return _stamp(TargetStateArray(reference_device_id="device_0", targets=states), ns)
         if msg_type is Float64:  # the center's frame stride
             return Float64(data=1.0)
+        from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+        if msg_type is DiagnosticArray:  # another node's status, which the center reads for malformed-input drops
+            values = [KeyValue(key="dropped.nan", value="3"), KeyValue(key="dropped.skipped", value="12"),
+                      KeyValue(key="frames_encoded", value="40")]
+            return DiagnosticArray(status=[DiagnosticStatus(name="/device_1/device_encoder", hardware_id="device_1",
+                                                            message="running", values=values)])
         raise AssertionError(f"no valid {msg_type.__name__} for {topic}: add it here")
 
 
@@ -301,7 +311,8 @@ def _cases():
         ("channel", "/device_1/semantic/tx"), ("channel", "/device_2/semantic/tx"),
         ("aggregator", "/device_0/camera/image_raw"), ("aggregator", "/device_0/radar/echo"),
         ("aggregator", "/device_1/semantic/rx"), ("aggregator", "/device_1/semantic/timing"),
-        ("aggregator", "/device_1/link/stats"), ("aggregator", "/ground_truth/targets"))]
+        ("aggregator", "/device_1/link/stats"), ("aggregator", "/ground_truth/targets"),
+        ("aggregator", "/diagnostics"))]
 
 
 def test_every_subscribed_topic_is_fuzzed(harnesses):

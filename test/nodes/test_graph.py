@@ -314,6 +314,59 @@ def test_channel_fills_the_link_and_its_snr_can_change_at_run_time(graph):
     graph.node.destroy_client(client)
 
 
+#: Seconds a burst of malformed input lasts (before the fix, one of 30 s left the stride at 4-5 and /targets at
+#: 1.2 per s ten seconds after it), the recovery time promised after it (``disac_ros.live.stride``: at most ten
+#: seconds at the default rate) and the windows the rate is measured over before and after.
+BURST_S, RECOVERY_S, RATE_WINDOW_S = 30.0, 10.0, 10.0
+
+
+def _targets_rate(graph, seconds: float) -> float:
+    t0 = time.monotonic()
+    graph.spin_until(lambda: time.monotonic() - t0 >= seconds, seconds + 30, f"{seconds:g} s of /targets")
+    return sum(1 for t, _ in graph.targets if t >= t0) / seconds
+
+
+def test_the_service_recovers_after_a_burst_of_malformed_input(graph):
+    """A burst of bad images, echoes and codes for one device: dropped, never congestion; the rate comes back."""
+    import rclpy
+    from disac_ros.msg import SemanticCode
+    from sensor_msgs.msg import Image
+
+    from disac_ros.ros.convert import echo_to_msg, to_time
+
+    graph.spin_until(lambda: len(graph.targets) >= 1, FIRST_TARGETS_TIMEOUT, "/targets")
+    before = _targets_rate(graph, RATE_WINDOW_S)
+    radar = load_scene(preset="smoke").radar
+    shape = (radar.num_chirps, radar.num_antennas, radar.num_samples)
+    t_end = time.monotonic() + BURST_S
+    sent = 0
+    while time.monotonic() < t_end:
+        now = graph.clock[-1] if graph.clock else 0.0
+        stamp = to_time(now)
+        bad_image = Image(height=64, width=64, encoding="mono8", step=64, data=bytes(64 * 64))
+        bad_image.header.stamp = stamp
+        bad_code = SemanticCode(device_id="device_1", target_id=0, length=4, dim=8, symbols=[float("nan")] * 32,
+                                snr_db=10.0, distance_m=30.0, payload_bytes=128)
+        bad_code.header.stamp = stamp
+        short_code = SemanticCode(device_id="device_1", target_id=1, length=4, dim=8, symbols=[0.0] * 7,
+                                  snr_db=10.0, distance_m=30.0, payload_bytes=128)
+        short_code.header.stamp = stamp
+        graph.pubs["image"].publish(bad_image)
+        graph.pubs["echo"].publish(echo_to_msg(np.full(shape, np.nan, np.complex64), radar, "device_1", 0, stamp,
+                                               "r"))
+        graph.pubs["rx"].publish(bad_code)
+        graph.pubs["rx"].publish(short_code)
+        sent += 4
+        rclpy.spin_once(graph.node, timeout_sec=0.05)
+    graph.spin_until(lambda: time.monotonic() - t_end >= RECOVERY_S, RECOVERY_S + 30, "the recovery time")
+    after = _targets_rate(graph, RATE_WINDOW_S)
+    strides = [line for line in graph.lines if "frame stride" in line]
+    print(f"\n/targets per s: {before:.2f} before a {BURST_S:g} s burst of {sent} malformed messages, {after:.2f} "
+          f"{RECOVERY_S:g} s after it; stride changes: {strides[-5:]}")
+    assert after >= 0.9 * before, f"/targets {before:.2f} -> {after:.2f} per s after the burst; {strides[-5:]}"
+    assert graph.proc.poll() is None and "exited unexpectedly" not in "\n".join(graph.lines)
+
+
 def test_dead_collaborator_does_not_stop_targets(graph):
     graph.spin_until(lambda: len(graph.targets) >= 1, FIRST_TARGETS_TIMEOUT, "/targets")
     os.kill(graph.pid("device_2/device_encoder"), signal.SIGKILL)
