@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Dataset generation throughput per preset resolution: camera renders and full frames per second.
+"""Dataset generation throughput per preset: camera renders, the radar's echoes (clutter included) and whole frames.
 
-Usage (after `source .venv/env.sh`):  python benchmarks/bench_generate.py [--presets smoke default] [--frames 10]
+Usage (after `source .venv/env.sh`):
+    python benchmarks/bench_generate.py [--presets smoke default] [--frames 10] [--set camera.width=1280 ...]
+        [--json results/bench/generate.json]
 
-Prints, for each preset: scene build time, per-camera render time, frames per second (all devices
-rendered + radar echoes + labels) and frames per second per device, with the machine it ran on.
+For each preset: the scene build, the median render time per camera (RGB + segmentation, and with depth as fog
+needs it), the median of the generator's ``frame_sensing`` (labels, blockage, every device's echoes and clutter)
+and the frames per second of the two together, with the machine it ran on. ``--set`` overrides scene fields as
+``disac generate --set`` does.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,49 +30,75 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {gpu}, torch threads {torch.get_num_threads()}"
 
 
-def bench(preset: str, frames: int) -> dict:
-    from disac_ros.config import load_scene
-    from disac_ros.data.generate import frame_labels_and_echoes
-    from disac_ros.sim.motion import sample_trajectories
+def bench(preset: str, frames: int, overrides: list[str]) -> dict:
+    from disac_ros.config import dotted_overrides, load_scene
+    from disac_ros.data.generate import frame_sensing
+    from disac_ros.sim.clutter import scene_clutter
+    from disac_ros.sim.motion import sequence_trajectories
     from disac_ros.sim.scene import GenesisScene
 
-    cfg = load_scene(preset=preset)
+    cfg = load_scene(preset=preset, overrides=dotted_overrides(overrides) or None)
     t0 = time.perf_counter()
     scene = GenesisScene(cfg)
     build = time.perf_counter() - t0
-    traj = sample_trajectories(cfg, np.random.default_rng(0))
-    times, render_times = [], []
+    t0 = time.perf_counter()
+    scene_clutter(cfg)  # built once per process and world
+    clutter_build = time.perf_counter() - t0
+    trajectories = sequence_trajectories(cfg, cfg.seed, 0)
+    render, render_depth, sensing = [], [], []
     for f in range(frames + 1):  # the first frame is a warm-up
         t = f / cfg.dataset.fps
-        pos = np.array([tr.position(t) for tr in traj])
-        vel = np.array([tr.velocity(t) for tr in traj])
-        start = time.perf_counter()
-        scene.set_targets(pos, np.array([tr.yaw(t) for tr in traj]))
+        pos = np.array([tr.position(t) for tr in trajectories])
+        vel = np.array([tr.velocity(t) for tr in trajectories])
+        yaw = np.array([tr.yaw(t) for tr in trajectories])
+        scene.set_targets(pos, yaw, np.array([tr.variant for tr in trajectories]))
         r0 = time.perf_counter()
         scene.render()
         r1 = time.perf_counter()
-        frame_labels_and_echoes(cfg, pos, vel, np.random.default_rng(f))
+        scene.render(depth=True)
+        r2 = time.perf_counter()
+        frame_sensing(cfg, pos, vel, yaw, np.array([tr.size for tr in trajectories]), np.random.default_rng(f))
+        r3 = time.perf_counter()
         if f:
-            times.append(time.perf_counter() - start)
-            render_times.append((r1 - r0) / len(cfg.devices))
+            render.append((r1 - r0) / len(cfg.devices))
+            render_depth.append((r2 - r1) / len(cfg.devices))
+            sensing.append(r3 - r2)
     scene.close()
-    frame_s = float(np.median(times))
-    return {"preset": preset, "resolution": f"{cfg.camera.width}x{cfg.camera.height}", "devices": len(cfg.devices),
-            "build_s": build, "render_ms_per_camera": 1e3 * float(np.median(render_times)),
-            "frames_per_s": 1.0 / frame_s, "device_frames_per_s": len(cfg.devices) / frame_s}
+    frame_s = len(cfg.devices) * float(np.median(render)) + float(np.median(sensing))
+    return {"preset": preset, "overrides": overrides, "resolution": f"{cfg.camera.width}x{cfg.camera.height}",
+            "devices": len(cfg.devices), "clutter": cfg.clutter.model, "build_s": round(build, 2),
+            "clutter_build_s": round(clutter_build, 2),
+            "render_ms_per_camera": round(1e3 * float(np.median(render)), 1),
+            "render_depth_ms_per_camera": round(1e3 * float(np.median(render_depth)), 1),
+            "sensing_ms_per_frame": round(1e3 * float(np.median(sensing)), 1),
+            "frames_per_s": round(1.0 / frame_s, 2), "frames": frames}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", nargs="+", default=["smoke", "default", "paper"])
+    parser.add_argument("--presets", nargs="+", default=["smoke", "default"])
     parser.add_argument("--frames", type=int, default=10, help="timed frames per preset (after one warm-up)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="scene override for every preset, as `disac generate --set`")
+    parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     print(f"machine: {machine()}")
-    print(f"{'preset':<8} {'res':>9} {'build s':>8} {'render ms/cam':>14} {'frames/s':>9} {'dev-frames/s':>13}")
+    print(f"{'preset':<8} {'res':>9} {'build s':>8} {'render ms/cam':>14} {'+depth ms/cam':>14} {'echoes ms':>10} "
+          f"{'frames/s':>9}")
+    results = []
     for preset in args.presets:
-        r = bench(preset, args.frames)
+        r = bench(preset, args.frames, args.overrides)
+        results.append(r)
         print(f"{r['preset']:<8} {r['resolution']:>9} {r['build_s']:>8.1f} {r['render_ms_per_camera']:>14.1f} "
-              f"{r['frames_per_s']:>9.2f} {r['device_frames_per_s']:>13.2f}", flush=True)
+              f"{r['render_depth_ms_per_camera']:>14.1f} {r['sensing_ms_per_frame']:>10.1f} {r['frames_per_s']:>9.2f}",
+              flush=True)
+    if args.json:
+        from disac_ros.files import write_json_atomic
+
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(Path(args.json), {"machine": machine(), "command": "python benchmarks/bench_generate.py "
+                                            + " ".join(sys.argv[1:]), "results": results})
+        print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

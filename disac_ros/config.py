@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -243,6 +244,64 @@ class PropagationConfig(_Strict):
     foliage_loss_db_per_m: float = Field(1.0, ge=0, description="one-way loss per metre of canopy [dB/m]")
 
 
+class ClutterConfig(_Strict):
+    """What the static scene returns to every radar (sim/clutter.py, where each model's source is given).
+
+    ``model: scene`` (default): the ground plane (constant-gamma, sigma0 = gamma sin(grazing)), the buildings'
+    walls and roofs (diffuse, Lambertian, sigma0 = 4 S^2 |Gamma|^2 cos^2(incidence), Degli-Esposti's effective
+    roughness with ITU-R P.2040 concrete), each wall's dihedral with the ground (physical optics) and the tree
+    canopies (volume backscatter with Billingsley's wind-blown Doppler spectrum), attenuated by the same blockage
+    and element pattern as the targets. ``model: none``: no clutter (the echoes of the project's earlier worlds,
+    bit for bit).
+    """
+
+    model: Literal["scene", "none"] = "scene"
+    ground: bool = Field(True, description="the ground plane returns clutter (constant gamma)")
+    ground_gamma_db: float = Field(-15.0, le=0, description="constant-gamma ground reflectivity gamma [dB]")
+    ground_cell_m: float = Field(0.5, gt=0, le=5, description="ground (and wall) scatterer grid spacing [m]")
+    wall_scattering: float = Field(0.4, ge=0, le=1, description="effective-roughness scattering coefficient S")
+    wall_permittivity: tuple[float, float] = Field((5.31, 0.0), description="ITU-R P.2040 a, b: eps_r = a f^b")
+    wall_conductivity: tuple[float, float] = Field((0.0326, 0.8095), description="ITU-R P.2040 c, d: "
+                                                   "sigma = c f^d [S/m], f in GHz")
+    ground_permittivity: tuple[float, float] = Field((15.0, -0.1), description="ITU-R P.2040 a, b (medium dry "
+                                                     "ground)")
+    ground_conductivity: tuple[float, float] = Field((0.035, 1.63), description="ITU-R P.2040 c, d")
+    corners: bool = Field(True, description="add each wall's dihedral with the ground")
+    wall_roughness_m: float = Field(0.003, ge=0, description="rms height of a wall's surface [m] (Ament factor)")
+    ground_roughness_m: float = Field(0.01, ge=0, description="rms height of the ground's surface [m]")
+    canopy_gamma_db: float = Field(-10.0, le=0, description="canopy backscatter per projected area [dB]")
+    wind_speed: float = Field(3.0, ge=0, le=30, description="wind speed for the canopies' motion [m/s]")
+    seed: int = Field(0, ge=0, description="the scene's scatterer phases (part of the world, not of the sampling)")
+
+
+class SurveyConfig(_Strict):
+    """How well the system knows each device's pose: :meth:`SceneConfig.surveyed` (the one home of the model).
+
+    The simulator (rendering, echoes, clutter, labels) uses the true poses; everything the system computes with a
+    device's pose uses the surveyed ones: its radar estimates taken to the world frame
+    (``data.detections.device_pose``), their classical fusion, TRAM's pose input and the prompt's link distance
+    (``models.link``), the viewer's estimates. The labels stay in the center's true frame, so a pose error shows
+    as an error of the estimates, as it would deployed. Errors, drawn once per device from ``rng([seed, 31, k])``
+    (an installation is surveyed once: every dataset of the world shares them):
+
+    * position: Gaussian, ``position_sigma_m`` per axis (default 0.3 m): between the figures of a dual-frequency
+      GNSS receiver, 1.5 m CEP standalone, 1.0 m with SBAS, 0.01 m + 1 ppm with RTK (u-blox ZED-F9P integration
+      manual, UBX-18010802); 0.3 m is what a node placed with a survey-grade fix and mounted by hand, or one with
+      a plain fix averaged over hours, knows of its antenna's phase centre.
+    * heading: Gaussian, ``heading_sigma_deg`` (default 1 degree), the accuracy of a calibrated MEMS magnetic
+      compass (1-2 degrees: Honeywell application note AN-203, "Compass heading using magnetometers"; Caruso,
+      "Applications of magnetic sensors for low cost compass systems", IEEE PLANS 2000): the view direction turned
+      about the vertical through the device. Tilt (from an accelerometer, about 0.1 degree) is left exact.
+
+    Both 0: the exact poses of the project's earlier worlds.
+    """
+
+    position_sigma_m: float = Field(0.3, ge=0, le=10, description="survey / GNSS error per axis of a device's "
+                                    "position [m]")
+    heading_sigma_deg: float = Field(1.0, ge=0, le=30, description="compass error of a device's heading [deg]")
+    seed: int = Field(0, ge=0, description="which survey errors (part of the world, not of the sampling)")
+
+
 class MotionConfig(_Strict):
     """How targets move within a sequence (sim/motion.py).
 
@@ -308,6 +367,8 @@ class SceneConfig(_Strict):
     obstacles: list[ObstacleConfig] = []
     radar: RadarConfig = RadarConfig()
     propagation: PropagationConfig = PropagationConfig()
+    clutter: ClutterConfig = ClutterConfig()
+    survey: SurveyConfig = SurveyConfig()
     motion: MotionConfig = MotionConfig()
     conditions: ConditionsConfig = ConditionsConfig()
     dataset: DatasetConfig = DatasetConfig()
@@ -353,6 +414,34 @@ class SceneConfig(_Strict):
                    for z in (0.0, self.world.max_height)]
         return max(math.dist(d.position, c) for d in self.devices for c in corners)
 
+    def survey_errors(self, k: int) -> tuple[np.ndarray, float]:
+        """Device ``k``'s survey error (:class:`SurveyConfig`): (position offset [3] m, heading offset [rad]).
+
+        The heading offset is positive anticlockwise seen from above.
+        """
+        rng = np.random.default_rng([self.survey.seed, 31, k])
+        offset, heading = rng.standard_normal(3), float(rng.standard_normal())   # drawn whatever the sigmas
+        return self.survey.position_sigma_m * offset, math.radians(self.survey.heading_sigma_deg) * heading
+
+    def surveyed(self) -> SceneConfig:
+        """The scene with every device at the pose the system knows (:class:`SurveyConfig`).
+
+        ``self`` when both sigmas are 0. A device keeps its id; its ``lookat`` is the true view direction turned by
+        the heading error, from the surveyed position.
+        """
+        if self.survey.position_sigma_m == 0 and self.survey.heading_sigma_deg == 0:
+            return self
+        devices = []
+        for k, dev in enumerate(self.devices):
+            offset, heading = self.survey_errors(k)
+            view = np.subtract(dev.lookat, dev.position)
+            c, s = math.cos(heading), math.sin(heading)
+            view = np.array([c * view[0] - s * view[1], s * view[0] + c * view[1], view[2]])
+            known = np.asarray(dev.position, dtype=np.float64) + offset
+            devices.append(dev.model_copy(update={"position": tuple(float(v) for v in known),
+                                                  "lookat": tuple(float(v) for v in known + view)}))
+        return self.model_copy(update={"devices": devices})
+
     @property
     def center(self) -> DeviceConfig:
         """The aggregation center (the first device)."""
@@ -393,6 +482,8 @@ class SceneConfig(_Strict):
           far plane), ``devices`` (ids, order - the first is the center -, positions, view directions), ``targets``
           (types, speed and altitude ranges, size variants, RCS models, Swerling cases), ``obstacles`` (layout),
           ``radar`` (waveform, array, amplitude and noise models, link budget), ``propagation`` (blockage losses),
+          ``clutter`` (the static scene's returns, its scatterer phases included), ``survey`` (the errors of the
+          poses the system knows),
           ``motion`` (trajectory model), ``conditions`` (the shares and ranges of fog and low light, sensor noise:
           the distribution sequences are drawn from), ``dataset.fps`` (the sensors' frame period: the live bridge
           and the models' temporal spacing follow it), ``velocity_bound`` (the labels' normalisation);
@@ -439,6 +530,25 @@ def sampling_overrides(seed: int | None = None, sequences: int | None = None,
     if dataset:
         over["dataset"] = dataset
     return over or None
+
+
+def dotted_overrides(items: list[str], base: dict | None = None) -> dict:
+    """``["clutter.model=none", "survey.heading_sigma_deg=0"]`` -> nested overrides (values parsed as YAML).
+
+    Set on a copy of ``base`` (other overrides); what ``disac generate --set`` passes to :func:`load_scene`.
+    Raises ValueError for an item without ``=``.
+    """
+    out: dict = copy.deepcopy(base or {})
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. clutter.model=none")
+        *parents, name = key.strip().split(".")
+        part = out
+        for p in parents:
+            part = part.setdefault(p, {})
+        part[name] = yaml.safe_load(value)
+    return out
 
 
 def load_scene(path: str | Path | None = None, preset: str | None = None,

@@ -1,8 +1,10 @@
 """disac_ros.config: invalid configs fail before anything is rendered, with a message naming the field."""
 from __future__ import annotations
 
+import math
 import typing
 
+import numpy as np
 import pytest
 
 from disac_ros.config import DECODER_KINDS, PRESETS, ModelConfig, load_scene
@@ -99,3 +101,42 @@ def test_every_sampling_field_is_a_field_of_the_scene():
     assert set(cfg.sampling()) == set(SAMPLING_FIELDS)
     assert "seed" not in cfg.world_identity() and "fps" in cfg.world_identity()["dataset"]
     assert set(cfg.world_identity()["dataset"]) == {"fps"}
+
+
+def test_a_surveyed_pose_differs_from_the_true_one_by_the_drawn_error():
+    cfg = load_scene(overrides={"survey": {"position_sigma_m": 0.3, "heading_sigma_deg": 1.0, "seed": 3}})
+    known = cfg.surveyed()
+    offsets, headings = [], []
+    for k, (true, dev) in enumerate(zip(cfg.devices, known.devices, strict=True)):
+        offset, heading = cfg.survey_errors(k)
+        assert dev.id == true.id
+        np.testing.assert_allclose(np.subtract(dev.position, true.position), offset, atol=1e-12)
+        v_true, v_known = np.subtract(true.lookat, true.position), np.subtract(dev.lookat, dev.position)
+        turned = math.atan2(v_known[1], v_known[0]) - math.atan2(v_true[1], v_true[0])
+        assert math.remainder(turned - heading, 2 * math.pi) == pytest.approx(0.0, abs=1e-12)
+        assert v_known[2] == pytest.approx(v_true[2])
+        assert np.linalg.norm(v_known) == pytest.approx(np.linalg.norm(v_true))
+        offsets.append(offset)
+        headings.append(heading)
+    assert 0 < np.abs(offsets).max() < 5 * 0.3 and 0 < np.abs(headings).max() < math.radians(5.0)
+    # the errors scale with the sigmas (one draw per device), another seed draws others, zero sigmas change nothing
+    double = load_scene(overrides={"survey": {"position_sigma_m": 0.6, "heading_sigma_deg": 2.0, "seed": 3}})
+    np.testing.assert_allclose(double.survey_errors(1)[0], 2 * cfg.survey_errors(1)[0])
+    other = load_scene(overrides={"survey": {"seed": 4}})
+    assert not np.allclose(other.survey_errors(1)[0], cfg.survey_errors(1)[0])
+    exact = load_scene(overrides={"survey": {"position_sigma_m": 0.0, "heading_sigma_deg": 0.0}})
+    assert exact.surveyed() is exact
+    assert cfg.digest() != exact.digest() != other.digest()
+
+
+def test_dotted_overrides_set_nested_fields_on_a_copy_and_name_a_bad_item():
+    from disac_ros.config import dotted_overrides
+
+    base = {"dataset": {"sequences": 4}}
+    out = dotted_overrides(["clutter.model=none", "survey.heading_sigma_deg=0.5", "dataset.split=[0, 0, 1]"], base)
+    assert out == {"dataset": {"sequences": 4, "split": [0, 0, 1]}, "clutter": {"model": "none"},
+                   "survey": {"heading_sigma_deg": 0.5}}
+    assert base == {"dataset": {"sequences": 4}}
+    assert load_scene(overrides=out).clutter.model == "none"
+    with pytest.raises(ValueError, match="KEY.PATH=VALUE"):
+        dotted_overrides(["clutter.model"])

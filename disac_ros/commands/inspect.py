@@ -1,10 +1,11 @@
 """``disac inspect``: summarise a dataset, probe how hard it is, and draw every device's view of one frame.
 
 The summary includes each device's blocked and visible shares per class and the camera conditions; the probes
-(:mod:`disac_ros.data.probes`: the classical radar's RMSE on line-of-sight and blocked samples, class probes on
-echo level and on speed; fitted on the train split, scored on the validation split, never on test) are printed and
-written into the manifest (``probes``), so every report can quote them; probes kept from an older version, scored
-on the test split, are computed again.
+(:mod:`disac_ros.data.probes`: the classical radar's RMSE on line-of-sight and blocked samples, the detector's
+detection and false-detection rates per class and radial speed, class probes on echo level and on speed; and the
+classical single-device and fusion baselines at the center, :mod:`disac_ros.evaluation.classical`; fitted on the
+train split, scored on the validation split, never on test) are printed and written into the manifest
+(``probes``), so every report can quote them; probes kept from an older version are computed again.
 The contact sheet is like the paper's Fig. 4.
 """
 from __future__ import annotations
@@ -46,6 +47,23 @@ def summary(manifest: dict) -> str:
         for dev, b in blockage["per_device"].items():
             lines.append(f"  {dev}: {b['blocked']:.1%} (building {b['building']:.1%}, target {b['target']:.1%}); "
                          + ", ".join(f"{t} {v:.0%}" for t, v in b["blocked_by_class"].items()))
+    clutter = manifest.get("clutter")
+    if clutter and clutter["model"] != "none":
+        lines.append(f"clutter ({clutter['source']}): clutter-to-noise ratio per device, per sample and of the "
+                     "strongest range-angle cell after the matched filter")
+        for dev, c in clutter["per_device"].items():
+            lines.append(f"  {dev}: {c['per_sample_cnr_db']:.1f} dB per sample, {c['peak_cnr_db']:.1f} dB at "
+                         f"{c['peak_range_m']:.1f} m; scatterers " + ", ".join(f"{k} {v}" for k, v in
+                                                                                c["scatterers"].items()))
+    elif clutter:
+        lines.append("clutter: none (clutter.model: none)")
+    survey = manifest.get("survey")
+    if survey:
+        lines.append(f"surveyed poses ({survey['source']}): sigma {survey['position_sigma_m']:g} m per axis, "
+                     f"{survey['heading_sigma_deg']:g} deg heading; drawn errors")
+        for dev, e in survey["per_device"].items():
+            lines.append(f"  {dev}: position " + ", ".join(f"{v:+.2f}" for v in e["position_error_m"])
+                         + f" m, heading {e['heading_error_deg']:+.2f} deg")
     if manifest.get("conditions"):
         lines.append("camera conditions (share of sequences): "
                      + ", ".join(f"{k} {v:.0%}" for k, v in manifest["conditions"].items()))
@@ -115,6 +133,31 @@ def contact_sheet(root: Path, manifest: dict, sequence: int, frame: int | None, 
     return png
 
 
+def baseline_probes(root: Path, manifest: dict) -> dict:
+    """Probe (b): the classical single-device and multi-device fusion baselines at the center, on the probe split."""
+    from disac_ros.data.probes import PROBE_SPLIT
+    from disac_ros.evaluation.classical import classical_baselines
+
+    center = manifest["devices"][0]["id"]
+    return {"center": center, "split": PROBE_SPLIT,
+            **{m: p.metrics() for m, p in classical_baselines(root, PROBE_SPLIT, center).items()}}
+
+
+def format_baselines(baselines: dict) -> str:
+    """Probe (b) as ``disac inspect`` prints it: accuracy and RMSE of each baseline, all / line of sight / blocked."""
+    lines = [f"classical baselines at {baselines['center']} on the {baselines['split']} split: accuracy %, RMSE "
+             "distance m / azimuth deg / pitch deg / velocity m/s"]
+    for method in ("single", "fusion"):
+        cells = []
+        for subset in ("all", "line_of_sight", "blocked"):
+            m = {k: math.nan if v is None else v for k, v in baselines[method][subset].items()}
+            cells.append(f"{subset} ({m['samples']}) {100 * m['accuracy']:.1f} %, {m['distance']:.2f} / "
+                         f"{math.degrees(m['azimuth']):.2f} / {math.degrees(m['pitch']):.2f} / "
+                         f"{m['radial_velocity']:.2f}")
+        lines.append(f"  {method}: " + "; ".join(cells))
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
     from disac_ros.data.store import load_manifest
 
@@ -127,8 +170,10 @@ def run(args: argparse.Namespace) -> int:
 
         if args.refresh_probes or not probes_current(manifest.get("probes")):
             manifest["probes"] = run_probes(root, manifest)
+            manifest["probes"]["baselines"] = baseline_probes(root, manifest)
             write_json_atomic(root / "manifest.json", manifest, strict=True)
         print(format_probes(manifest["probes"]))
+        print(format_baselines(manifest["probes"]["baselines"]))
     png = contact_sheet(root, manifest, args.sequence, args.frame, Path(args.png or root / "contact_sheet.png"))
     print(f"contact sheet: {png}")
     return 0

@@ -9,8 +9,10 @@ into the device's own calibrated image (pinhole intrinsics, world-to-camera extr
 the manifest), which tells the camera branch which target a sample is about. The live graph computes the same
 vector from each echo as it arrives (:class:`DeviceDetector`), so training and deployment read the same numbers.
 
-Nothing here uses a label: a device only knows its own pose, its radar config, its camera calibration and the
-label normalisation (a fixed convention of the dataset).
+Nothing here uses a label: a device only knows its own surveyed pose (``SceneConfig.surveyed``: the world-frame
+estimates and the point x, y, z use it), its radar config, its camera calibration relative to its radar (the cue
+goes from the radar's array frame to the image through the rig both share, so a survey error does not move it)
+and the label normalisation (a fixed convention of the dataset).
 """
 from __future__ import annotations
 
@@ -27,11 +29,11 @@ from disac_ros.sim.radar import ArrayPose
 log = logging.getLogger(__name__)
 
 #: Bump when the estimator or the cache layout changes: cached files of another version are recomputed.
-VERSION = 1
+VERSION = 3  # 2: the MTI + CA-CFAR detector and its cfar_db field; 3: surveyed poses
 CACHE_FILE = "detections.npz"
 #: The estimate fields kept per echo, in the cache's last axis.
 FIELDS = ("detected", "peak_snr_db", "slant_range", "distance", "azimuth", "pitch", "radial_velocity", "rcs_db",
-          "azimuth_local", "pitch_local")
+          "azimuth_local", "pitch_local", "cfar_db")
 #: The detection vector of :func:`detection_features`, in order.
 FEATURES = ("detected", "peak_snr", "x", "y", "z", "distance", "azimuth", "pitch", "radial_velocity", "azimuth_cos",
             "azimuth_sin", "rcs", "cue_u", "cue_v", "cue_valid")
@@ -51,8 +53,12 @@ def region_point(scene) -> np.ndarray:
     return np.array([*scene.world.region_center, 0.0])
 
 
-def device_pose(scene, k: int) -> ArrayPose:
-    device = scene.devices[k]
+def device_pose(scene, k: int, known: bool = True) -> ArrayPose:
+    """Device ``k``'s array pose: the surveyed one the system knows, or with ``known=False`` the true one.
+
+    Surveyed: :meth:`disac_ros.config.SceneConfig.surveyed`; true: the rig its camera and radar share.
+    """
+    device = (scene.surveyed() if known else scene).devices[k]
     return ArrayPose.from_device(device.position, device.lookat, scene.radar.boresight)
 
 
@@ -169,19 +175,20 @@ def detection_features(est: np.ndarray, manifest: dict, k: int) -> np.ndarray:
     The scales put the features that tell the classes apart (height, RCS) at order one: with them a small MLP on
     this vector alone reaches the QDA's accuracy in 8 epochs of the default training split instead of 30
     (measured while choosing them).
-    * the camera cue: the detected point projected into the device's image, (u, v, valid); (0, 0, 0) when
-      nothing was detected.
+    * the camera cue: the detected point projected into the device's image through the rig (the array-frame
+      estimate on the true pose, the camera's extrinsics), (u, v, valid); (0, 0, 0) when nothing was detected.
     """
     scene = store.scene_config(manifest)
     offset, scale = store.normalization_arrays(manifest)
-    position = np.asarray(scene.devices[k].position, dtype=np.float64)
+    position = device_pose(scene, k).position
     half = 0.5 * np.asarray(scene.world.size, dtype=np.float64)
     get = {f: est[:, i] for i, f in enumerate(FIELDS)}
     detected = get["detected"] > 0.5
     points = world_points(est, position)
     prior = (np.stack([get[f] for f in store.LABEL_KEYS], axis=-1) - offset) / scale
     camera = manifest["cameras"][scene.devices[k].id]
-    cue = project(points, camera["intrinsics"], camera["extrinsics"], (scene.camera.width, scene.camera.height))
+    rig = device_pose(scene, k, known=False).to_world(get["slant_range"], get["azimuth_local"], get["pitch_local"])
+    cue = project(rig, camera["intrinsics"], camera["extrinsics"], (scene.camera.width, scene.camera.height))
     cue[~detected] = 0.0  # no detection, no cue
     columns = [detected.astype(np.float64), np.clip(np.nan_to_num(get["peak_snr_db"]) / 20.0, -1.0, 4.0),
                points[:, 0] / (half[0] / 2), points[:, 1] / (half[1] / 2), points[:, 2] / HEIGHT_SCALE_M,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +27,23 @@ from disac_ros.data import store
 from disac_ros.files import write_json_atomic
 from disac_ros.sim import labels as label_eqs
 from disac_ros.sim.blockage import path_losses
+from disac_ros.sim.clutter import clutter_summary, scene_clutter
 from disac_ros.sim.conditions import CONDITION_KINDS, apply_condition, needs_depth, sequence_condition
 from disac_ros.sim.motion import sequence_trajectories
-from disac_ros.sim.radar import ArrayPose, aspect_rcs, draw_rcs, synthesize_echo
+from disac_ros.sim.radar import ArrayPose, aspect_rcs, draw_rcs, noise_power, synthesize_echo
 
 log = logging.getLogger(__name__)
+
+
+def survey_summary(cfg: SceneConfig) -> dict:
+    """The manifest's ``survey`` block: the model's sigmas, its sources and every device's drawn pose error."""
+    errors = {d.id: cfg.survey_errors(k) for k, d in enumerate(cfg.devices)}
+    return {"position_sigma_m": cfg.survey.position_sigma_m, "heading_sigma_deg": cfg.survey.heading_sigma_deg,
+            "source": "config.SurveyConfig: GNSS between SBAS and RTK (u-blox ZED-F9P), MEMS compass (Honeywell "
+                      "AN-203)",
+            "per_device": {d: {"position_error_m": [round(float(v), 4) for v in offset],
+                               "heading_error_deg": round(math.degrees(heading), 4)}
+                           for d, (offset, heading) in errors.items()}}
 
 
 def split_sequences(num_sequences: int, fractions: tuple[float, float, float], seed: int) -> dict[str, list[int]]:
@@ -76,7 +89,9 @@ def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarra
     Target centres ``positions`` and ``velocities`` [N, 3], headings ``yaws`` [N] [rad], bounding-box ``sizes``
     [N, 3] [m]. Per device k and target n: the labels of Eqs. (55)-(58) in the world frame; the path's loss; the
     mean RCS under the aspect between the target's heading and the device-to-target direction, a Swerling draw
-    around it (independent per device: each sees its own aspect); the echo of Eq. (1) in the device's array frame.
+    around it (independent per device: each sees its own aspect); the echo of Eq. (1) in the device's array frame,
+    plus the device's clutter of this frame (:mod:`disac_ros.sim.clutter`, its moving part drawn from a stream
+    spawned from ``rng``), then the noise.
     """
     dev = np.array([d.position for d in cfg.devices], dtype=np.float64)                       # [D, 3]
     lab = label_eqs.sensing_labels(dev[:, None, :], positions[None], velocities[None])       # each [D, N]
@@ -86,19 +101,27 @@ def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarra
     D, N = len(cfg.devices), len(cfg.targets)
     echoes = np.empty((D, N, r.num_chirps, r.num_antennas, r.num_samples), dtype=np.complex64)
     seen = np.empty((D, N))
+    clutter = scene_clutter(cfg)
+    clutter_rng = rng.spawn(1)[0] if clutter is not None else None  # its own stream: rng's draws stay as they were
+    sigma = np.sqrt(noise_power(r) / 2)
     for k, device in enumerate(cfg.devices):
         pose = ArrayPose.from_device(device.position, device.lookat, r.boresight)
         slant, azimuth, pitch, off_boresight = pose.local(positions)
+        if clutter is not None:  # the device's clutter of this frame, the same in all its echoes
+            background = clutter[k].frame(clutter_rng)
         for n, tgt in enumerate(cfg.targets):
             los = positions[n, :2] - dev[k, :2]
             aspect = float(yaws[n]) - float(np.arctan2(los[1], los[0]))
             rcs = draw_rcs(aspect_rcs(tgt.radar_cross_section, tgt.aspect_ratio_db, aspect), tgt.swerling,
                            r.num_chirps, rng)
             seen[k, n] = float(np.mean(rcs))
-            echoes[k, n] = synthesize_echo(r, float(slant[n]), float(azimuth[n]), float(pitch[n]),
-                                           float(lab["radial_velocity"][k, n]), rcs, rng,
-                                           loss_db=float(losses.loss_db[k, n]),
-                                           off_boresight=float(off_boresight[n]))
+            echo = synthesize_echo(r, float(slant[n]), float(azimuth[n]), float(pitch[n]),
+                                   float(lab["radial_velocity"][k, n]), rcs, rng, noise=clutter is None,
+                                   loss_db=float(losses.loss_db[k, n]), off_boresight=float(off_boresight[n]))
+            if clutter is not None:  # noise drawn from rng exactly as synthesize_echo draws it
+                echo = echo + background
+                echo = echo + sigma * (rng.standard_normal(echo.shape) + 1j * rng.standard_normal(echo.shape))
+            echoes[k, n] = echo
     return FrameSensing(labels, echoes, losses.loss_db.astype(np.float32), losses.building, losses.target,
                         seen.astype(np.float32))
 
@@ -315,6 +338,8 @@ class Generator:
                                        "building or another target (sim/blockage.py); visible: the camera sees pixels"},
             "conditions": {kind: round(float(conditions[i]) / cfg.dataset.sequences, 4)
                            for i, kind in enumerate(CONDITION_KINDS)},
+            "clutter": clutter_summary(cfg),
+            "survey": survey_summary(cfg),
             "normalization": label_eqs.normalization_spec(cfg.max_distance, cfg.velocity_bound),
             "splits": split_sequences(cfg.dataset.sequences, cfg.dataset.split, cfg.seed),
             "cameras": cameras,

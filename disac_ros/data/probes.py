@@ -9,6 +9,11 @@
   device loses behind obstacles.
 * **(b) One device's radar level classifies the class?** A Gaussian classifier (quadratic discriminant) on the
   classical estimate's RCS [dB] and range, fit on the train split of each device, scored on its probe split.
+* **(a') The detector's rates, per device, class and radial speed.** On line-of-sight samples of the probe split:
+  the detection rate (detected within :data:`ON_TARGET_M` of the true slant range: the target's own cell) and the
+  false-detection rate (detected elsewhere: clutter or noise taken for the target), per class and per bin of
+  :data:`SPEED_BINS` of the true radial speed |v_r| (the MTI keeps little of a target under a tenth of a Doppler
+  bin); on blocked samples the share of false detections.
 * **(c) Speed alone classifies the class?** A histogram Bayes classifier on the true speed of the target, fit on
   the train split, scored on the probe split (height is left out: a radar measures it through pitch and range, so
   it is a fair cue).
@@ -25,10 +30,18 @@ from pathlib import Path
 
 import numpy as np
 
+from disac_ros.config import CLASSES
 from disac_ros.data import store
 from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates
 from disac_ros.sim.labels import label_errors
 
+#: A detection within this distance of the true slant range is the target's [m] (twice the 3 m range resolution
+#: c / 2B of the default waveform: the interpolated peak of a target spread over neighbouring cells).
+ON_TARGET_M = 6.0
+#: Bins of the true |radial velocity| [m/s] the detector's rates are reported in.
+SPEED_BINS = (0.0, 0.5, 1.5, 3.0, math.inf)
+#: Bump when a probe is added or changed: kept probes of another version are computed again.
+VERSION = 2  # 2: the detector's rates
 PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
 #: The split the probes are scored on (fitted on train): validation, never test.
 PROBE_SPLIT = "val"
@@ -117,16 +130,42 @@ def level_features(estimates, floor: float) -> np.ndarray:
     return np.stack([np.nan_to_num(estimates["rcs_db"], nan=floor), estimates["slant_range"]], axis=1)
 
 
+def detector_rates(scored: dict) -> dict:
+    """Probe (a'): detection and false-detection rates of one device's samples (:func:`_split_arrays`)."""
+    est, labels = scored["estimates"], scored["labels"]
+    true_slant = labels[:, 0] / np.cos(labels[:, 2])
+    on = est["detected"] & (np.abs(est["slant_range"] - true_slant) <= ON_TARGET_M)
+    false = est["detected"] & ~on
+    los = ~scored["blocked"].astype(bool)
+    speed = np.abs(labels[:, 3])
+
+    def rates(mask) -> dict:
+        n = int(mask.sum())
+        return {"samples": n, "detection": float(on[mask].mean()) if n else math.nan,
+                "false": float(false[mask].mean()) if n else math.nan}
+
+    edges = list(zip(SPEED_BINS[:-1], SPEED_BINS[1:], strict=True))
+    bins = [f"{lo:g}-{hi:g}" if math.isfinite(hi) else f">={lo:g}" for lo, hi in edges]
+    return {"line_of_sight": rates(los),
+            "per_class": {c: rates(los & (scored["class_id"] == i)) for i, c in enumerate(CLASSES)},
+            "per_radial_speed": {b: rates(los & (speed >= lo) & (speed < hi))
+                                 for b, (lo, hi) in zip(bins, edges, strict=True)},
+            "blocked": rates(~los)}
+
+
 def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     """Probes (a)-(c) of the dataset at ``root`` (see the module docstring); JSON-serialisable."""
     root = Path(root)
     manifest = manifest or store.load_manifest(root)
     cfg = store.scene_config(manifest)
     estimates = dataset_estimates(root, manifest, progress=True)
-    out: dict = {"classical": {}, "level_class_probe": {}, "definitions": {
+    out: dict = {"version": VERSION, "classical": {}, "detector": {}, "level_class_probe": {}, "definitions": {
         "classical": f"frozen classical baseline (sim/estimators.py) on the {PROBE_SPLIT} split; blocked = the path "
                      "crosses a building or another target; RMSE in SI units (distance m horizontal, angles rad, "
                      "velocity m/s)",
+        "detector": f"line-of-sight samples of {PROBE_SPLIT}: detection = detected within {ON_TARGET_M:g} m of the "
+                    "true slant range, false = detected elsewhere (clutter or noise); per class and per true "
+                    "|radial velocity| bin [m/s]; blocked: the same on blocked samples",
         "level_class_probe": f"QDA on (estimated RCS dB, estimated range), fit on train, scored on {PROBE_SPLIT}, "
                              "per device",
         "speed_class_probe": f"histogram Bayes on the true speed, fit on train, scored on {PROBE_SPLIT} (all "
@@ -147,6 +186,7 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
                                "blocked": float(scored["estimates"]["detected"][blocked].mean())
                                if blocked.any() else math.nan}}
 
+        out["detector"][device.id] = detector_rates(scored)
         tr = per_split["train"]
         floor = float(np.nanmin(tr["estimates"]["rcs_db"], initial=0.0)) - 10.0
         pred = GaussianClassifier().fit(level_features(tr["estimates"], floor), tr["class_id"]).predict(
@@ -164,8 +204,8 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
 
 
 def probes_current(probes: dict | None) -> bool:
-    """Whether probes kept in a manifest are scored on :data:`PROBE_SPLIT` (older ones were scored on test)."""
-    return bool(probes) and probes.get("split") == PROBE_SPLIT
+    """Whether probes kept in a manifest are of this :data:`VERSION`, scored on :data:`PROBE_SPLIT`."""
+    return bool(probes) and probes.get("split") == PROBE_SPLIT and probes.get("version") == VERSION
 
 
 def format_probes(probes: dict) -> str:
@@ -190,6 +230,17 @@ def format_probes(probes: dict) -> str:
         ratio = entry["blocked_over_los"]
         lines.append(f"{'':<10} {'blocked / LoS':<14} {'':>5} {'':>6} " + " ".join(
             f"{num(ratio[k]):{w}.1f}" for k, w in zip(store.LABEL_KEYS, (8, 8, 9, 8), strict=True)))
+    if "detector" in probes:
+        lines.append("detector on line of sight: detection % / false detection % (per class; per true |radial "
+                     "velocity| m/s)")
+        for device, d in probes["detector"].items():
+            cells = [f"{c} {100 * num(r['detection']):.0f}/{100 * num(r['false']):.0f}"
+                     for c, r in d["per_class"].items()]
+            cells += [f"{b} {100 * num(r['detection']):.0f}/{100 * num(r['false']):.0f}"
+                      for b, r in d["per_radial_speed"].items()]
+            lines.append(f"  {device}: all {100 * num(d['line_of_sight']['detection']):.1f}/"
+                         f"{100 * num(d['line_of_sight']['false']):.1f}; " + ", ".join(cells)
+                         + f"; blocked: false {100 * num(d['blocked']['false']):.1f}")
     lines.append("one-device class probe on echo level and range (QDA): " + ", ".join(
         f"{d} {100 * v:.1f} %" for d, v in probes["level_class_probe"].items()))
     lines.append(f"class probe on true speed alone (histogram Bayes): {100 * probes['speed_class_probe']:.1f} %")

@@ -19,7 +19,9 @@ level evidence; it gets the class most frequent among the center's undetected tr
 **Classical multi-device fusion** (:func:`multi_device_fusion`). Every device k that detected the target maps its
 estimate to a world point q_k (inverting Eqs. 55-57 at its own position, :func:`disac_ros.data.detections.
 world_points`) and q_k to the center's labels (distance, azimuth, pitch by ``sim/labels.sensing_labels`` from the
-center's position; the center's own estimate maps to itself). Per label, the mapped values are fused by inverse
+center's position; the center's own estimate maps to itself). Every position and heading here is the surveyed one
+the system knows (``SceneConfig.surveyed``, ``SplitSamples.positions``); the truth stays in the center's true
+frame. Per label, the mapped values are fused by inverse
 variance (:func:`inverse_variance_fusion`): x^ = sum_k w_k x_k / sum_k w_k, w_k = 1 / sigma_k^2, over the detecting
 devices. sigma_k^2 (per device and label) is the mean squared error of device k's mapped estimate against the
 center's true labels on the train samples device k detected (azimuth errors wrapped to (-pi, pi]); it therefore
@@ -83,8 +85,8 @@ class SplitSamples:
     """Every device's view of the samples of one split (M samples, K devices, frame-major then target).
 
     ``labels`` [M, K, 4] SI (device k's true labels), ``blocked`` [M, K] bool, ``est`` [M, K, len(FIELDS)] the
-    cached classical estimates, ``class_id`` [M], ``sequence`` [M], ``positions`` [K, 3] device positions,
-    ``fallback`` [3] the frozen world point of an undetected target, ``device_ids`` [K].
+    cached classical estimates, ``class_id`` [M], ``sequence`` [M], ``positions`` [K, 3] the surveyed device
+    positions, ``fallback`` [3] the frozen world point of an undetected target, ``device_ids`` [K].
     """
 
     keys: list[tuple[int, int, int, int]]
@@ -368,7 +370,7 @@ def load_split(root: str | Path, split: str, manifest: dict | None = None,
     return SplitSamples(keys=keys, sequence=arrays["sequence"].astype(np.int64), labels=arrays["labels"],
                         blocked=arrays["blocked"].astype(bool), est=arrays["est"],
                         class_id=arrays["class_id"].astype(np.int64),
-                        positions=np.array([d.position for d in scene.devices], dtype=np.float64),
+                        positions=np.array([d.position for d in scene.surveyed().devices], dtype=np.float64),
                         fallback=region_point(scene), device_ids=[d.id for d in scene.devices])
 
 

@@ -5,7 +5,9 @@ convention:
 
 * **Distance.** :func:`link_distances` measures each collaborator's 3-D distance to the center from the scene
   config's device positions (a run keeps the scene config of its dataset in ``data_manifest.json``; the channel
-  node reads the scene YAML). There is no other source of device positions.
+  node reads the scene YAML): the surveyed positions the system knows (``SceneConfig.surveyed``) for the
+  prompt and TRAM's poses, the true ones (``known=False``) for the channel's physical gain. There is no other
+  source of device positions.
 * **Gain.** ``H_k = (d_ref / d_k) ** alpha`` (:func:`path_gain`); alpha = 0, the default, is the paper's pure AWGN
   channel (Sec. V-A2), H = 1.
 * **SNR and noise.** A link is configured by its reference SNR, the SNR at H = 1, which fixes the noise power
@@ -40,12 +42,17 @@ SNR_RANGE_DB = (-50.0, 100.0)
 
 # --- geometry and gain ---------------------------------------------------------------------------------------
 
-def link_distances(scene, center: str, devices: Iterable[str] | None = None) -> dict[str, float]:
+def _positions(scene, known: bool) -> dict[str, np.ndarray]:
+    return {d.id: np.asarray(d.position, dtype=np.float64) for d in (scene.surveyed() if known else scene).devices}
+
+
+def link_distances(scene, center: str, devices: Iterable[str] | None = None, known: bool = True) -> dict[str, float]:
     """3-D distance [m] from each device (default: every device but ``center``) to ``center``.
 
-    ``scene`` is a :class:`disac_ros.config.SceneConfig`: the one source of device positions.
+    ``scene`` is a :class:`disac_ros.config.SceneConfig`: the one source of device positions, the surveyed ones
+    the system knows (``known``, default) or the true ones (``known=False``, what the radio wave travels).
     """
-    positions = {d.id: np.asarray(d.position, dtype=np.float64) for d in scene.devices}
+    positions = _positions(scene, known)
     wanted = [d for d in positions if d != center] if devices is None else list(devices)
     unknown = [d for d in [center, *wanted] if d not in positions]
     if unknown:
@@ -58,8 +65,11 @@ POSE_SCALE_M = 50.0
 
 
 def relative_poses(scene, center: str, devices: Iterable[str]) -> np.ndarray:
-    """Each device's pose relative to ``center`` as TRAM reads it: float32 [K, 4] = (dx, dy, dz, distance) / 50 m."""
-    positions = {d.id: np.asarray(d.position, dtype=np.float64) for d in scene.devices}
+    """Each device's surveyed pose relative to ``center`` as TRAM reads it: float32 [K, 4].
+
+    (dx, dy, dz, distance) / 50 m.
+    """
+    positions = _positions(scene, True)
     distance = link_distances(scene, center, devices)
     rows = [[*(positions[k] - positions[center]), distance[k]] for k in devices]
     return (np.asarray(rows, dtype=np.float64).reshape(-1, 4) / POSE_SCALE_M).astype(np.float32)

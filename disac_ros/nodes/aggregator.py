@@ -139,10 +139,12 @@ class Aggregator(Node):
         if unknown:
             raise ConfigError(f"devices {unknown} are not collaborators of center {self.center} in {run} "
                               f"({self.system.collaborators})")
-        positions = {d.id: np.asarray(d.position, dtype=np.float64) for d in cfg.devices}
-        if self.center not in positions:
-            raise ConfigError(f"center {self.center} is not in the scene {list(positions)}")
-        self.center_position = positions[self.center]
+        ids = [d.id for d in cfg.devices]
+        if self.center not in ids:
+            raise ConfigError(f"center {self.center} is not in the scene {ids}")
+        k = ids.index(self.center)   # the estimates are placed from the surveyed pose, the truth from the true one
+        self.center_position = np.asarray(cfg.surveyed().devices[k].position, dtype=np.float64)
+        self.true_center_position = np.asarray(cfg.devices[k].position, dtype=np.float64)
 
         self.times = StageTimes()
         self.device_times: dict[str, StageTimes] = defaultdict(StageTimes)
@@ -336,7 +338,7 @@ class Aggregator(Node):
             stamp = ns_to_time(r.frame.stamp)
             self.targets_pub.publish(states_to_msg(states, stamp, self.center))
             self.markers_pub.publish(estimate_markers(states, self._truth.get(r.frame.stamp), self.center_position,
-                                                      stamp))
+                                                      stamp, self.true_center_position))
             self.published += 1
             self.stride.served(time.monotonic() - started + early_s,
                                complete=set(self.window.expected()) <= set(received))

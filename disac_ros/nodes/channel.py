@@ -6,12 +6,13 @@ the code after modulation, ``y = H c + n`` and demodulation, exactly as training
 (``LinkStats``, the code's stamp and target): payload bytes and bits, SNR, distance, gain, N_0, Shannon rate
 (Eq. 9) and delay (Eq. 10).
 
-Link model (:mod:`disac_ros.models.link`). The distance d_k is the 3-D distance between device k and the center in
-the scene config (what training prompts the decoder with). The SNR at sim time t is ``snr_db``
-(``snr_profile: constant``) or ``snr_db + snr_amplitude_db * sin(2 pi t / snr_period_s)`` (``sine``); it is the
-SNR at the reference distance. The power gain is ``H_k = (reference_distance_m / d_k) ** path_loss_exponent``, so
-the link's received SNR is ``snr(t) + 10 log10 H_k``; exponent 0 (the default) is the paper's pure AWGN channel,
-H = 1, where every link has the configured SNR. The receiver knows H_k and equalises, so the decoder sees the code
+Link model (:mod:`disac_ros.models.link`). The distance d_k is the 3-D distance between device k and the center at
+their surveyed poses (what training prompts the decoder with); the gain uses the true distance. The SNR at sim
+time t is ``snr_db`` (``snr_profile: constant``) or ``snr_db + snr_amplitude_db * sin(2 pi t / snr_period_s)``
+(``sine``); it is the SNR at the reference distance. The power gain is
+``H_k = (reference_distance_m / d_k) ** path_loss_exponent``, so the link's received SNR is
+``snr(t) + 10 log10 H_k``; exponent 0 (the default) is the paper's pure AWGN channel, H = 1, where every link has
+the configured SNR. The receiver knows H_k and equalises, so the decoder sees the code
 plus noise at the link's SNR, as in training. Eq. (9) uses ``P / N_0 = 10^(snr(t)/10)``, ``bandwidth_hz`` and
 ``power_w``. The writable parameters of :data:`PARAMETERS` (SNR, its profile, bandwidth, power, ``lossless``) can be
 changed at run time (``ros2 param set``), checked with :func:`disac_ros.models.link.check_link` (a refused value
@@ -102,9 +103,9 @@ class Channel(Node):
         if self.center in self.devices:
             raise ConfigError(f"{self.center} is the center; it has no link to itself")
         try:
-            self.distance = link_distances(cfg, self.center, self.devices)
+            self.distance = link_distances(cfg, self.center, self.devices)   # surveyed: what the prompt is told
             self.gain = {k: path_gain(d, values["reference_distance_m"], values["path_loss_exponent"])
-                         for k, d in self.distance.items()}
+                         for k, d in link_distances(cfg, self.center, self.devices, known=False).items()}
         except ValueError as exc:
             raise ConfigError(str(exc)) from exc
         set_torch_threads(values["num_threads"])

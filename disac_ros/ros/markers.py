@@ -79,12 +79,15 @@ def scene_markers(cfg, positions: np.ndarray, yaws: np.ndarray, stamp,
     return out
 
 
-def estimate_markers(states, truth, center_position: np.ndarray, stamp) -> MarkerArray:
+def estimate_markers(states, truth, center_position: np.ndarray, stamp,
+                     true_center_position: np.ndarray | None = None) -> MarkerArray:
     """Each estimate as a sphere and a label, beside its ground truth (sphere and error line) when ``truth`` has it.
 
     ``states``: objects with the fields of :class:`disac_ros.inference.TargetEstimate` relative to the center at
-    ``center_position`` [3]; ``truth``: the TargetStateArray of the same stamp, or None.
+    ``center_position`` [3] (its surveyed position, what the system knows); ``truth``: the TargetStateArray of the
+    same stamp, or None, relative to ``true_center_position`` (default: ``center_position``).
     """
+    true_center = center_position if true_center_position is None else true_center_position
     out = MarkerArray()
     true_by_id = {t.target_id: t for t in truth.targets} if truth is not None else {}
     for s in states:
@@ -94,7 +97,7 @@ def estimate_markers(states, truth, center_position: np.ndarray, stamp) -> Marke
         text = f"est {s.target_id}: {s.label} {s.distance:.1f} m"
         t = true_by_id.get(s.target_id)
         if t is not None:
-            true = state_to_world(center_position, t.distance, t.azimuth, t.pitch)
+            true = state_to_world(true_center, t.distance, t.azimuth, t.pitch)
             out.markers.append(marker("truth", s.target_id, Marker.SPHERE, true, (0.5, 0.5, 0.5),
                                       (0.1, 0.9, 0.1, 0.9), stamp))
             err = marker("errors", s.target_id, Marker.LINE_LIST, (0, 0, 0), (0.05, 0, 0), (1, 1, 0, 1), stamp)

@@ -104,6 +104,29 @@ def sphere_chords(origin: np.ndarray, direction: np.ndarray, centres: np.ndarray
     return np.where(inside, np.maximum(s1 - s0, 0.0), 0.0) * np.sqrt(a)
 
 
+def _static_crossings(cfg: SceneConfig, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Buildings crossed and chord length through canopies [m] of segments ``origin + s direction`` [...]."""
+    b_lo, b_hi, c_centre, c_radius = _obstacle_arrays(cfg)
+    crossed = _slab(origin[..., None, :], direction[..., None, :], b_lo, b_hi)                 # [..., B]
+    foliage = sphere_chords(origin[..., None, :], direction[..., None, :], c_centre, c_radius)  # [..., T]
+    return crossed.sum(axis=-1), foliage.sum(axis=-1)
+
+
+def static_path_loss(cfg: SceneConfig, origin, points) -> np.ndarray:
+    """Two-way loss [dB] of the paths from ``origin`` [3] to ``points`` [P, 3] through buildings and canopies.
+
+    The same losses as :func:`path_losses` without the targets (the clutter's paths: :mod:`disac_ros.sim.clutter`);
+    0 everywhere with ``propagation.blockage: false``.
+    """
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    prop = cfg.propagation
+    if not prop.blockage:
+        return np.zeros(len(points))
+    origin = np.asarray(origin, dtype=np.float64).reshape(1, 3)
+    buildings, foliage = _static_crossings(cfg, origin, points - origin)
+    return 2.0 * (prop.building_loss_db * buildings + prop.foliage_loss_db_per_m * foliage)
+
+
 def path_losses(cfg: SceneConfig, device_positions: np.ndarray, target_centres: np.ndarray,
                 target_yaws: np.ndarray, target_sizes: np.ndarray) -> PathLosses:
     """Test every device-to-target path of one frame against the scene (see the module docstring).
@@ -123,13 +146,7 @@ def path_losses(cfg: SceneConfig, device_positions: np.ndarray, target_centres: 
         return PathLosses(zeros, np.zeros((D, N), bool), np.zeros((D, N), bool), zeros.copy())
     origin = dev[:, None, :]                       # [D, 1, 3]
     direction = tgt[None, :, :] - origin           # [D, N, 3]
-    b_lo, b_hi, c_centre, c_radius = _obstacle_arrays(cfg)
-
-    # Buildings: [D, N, B].
-    crossed = _slab(origin[:, :, None, :], direction[:, :, None, :], b_lo, b_hi)
-    buildings = crossed.sum(axis=-1)
-    # Canopies: [D, N, T] chords.
-    foliage = sphere_chords(origin[:, :, None, :], direction[:, :, None, :], c_centre, c_radius).sum(axis=-1)
+    buildings, foliage = _static_crossings(cfg, origin, direction)                # [D, N]
     # Other targets: the segment in the frame of target m (rotated by -yaw_m about its centre), [D, N, M].
     c, s = np.cos(yaws), np.sin(yaws)
     rel = origin[:, :, None, :] - tgt[None, None, :, :]                          # [D, 1, M, 3]

@@ -26,14 +26,31 @@ thousands of echoes; :func:`classical_estimate` for one) runs four documented st
     estimated angles) is transformed by a zero-padded FFT over chirps (``doppler_oversample`` x num_chirps points),
     and its peak interpolated like (a): mu^, hence v^ = mu^ c / (2 f_c) (> 0 receding, the echo's convention),
     unambiguous for |v| < lambda / (4 T_c). With one chirp per frame Doppler is not observable: v^ = 0.
-(d) Detection. The fully coherent peak Z (range, angles and Doppler matched) is compared with the noise power
-    sigma_n^2 that the radar config fixes (``radar.noise_power``): peak_snr = |Z|^2 / (sigma_n^2 N), N the number of
-    samples the filter integrates (samples of the replica x antennas x chirps), so its expectation is 1 + the
-    integrated SNR of ``radar.radar_budget``. The target is detected when peak_snr_db >= ``threshold_db`` (default
-    13 dB: a fixed threshold in the manner of a CA-CFAR whose noise level is known). Measured on 20,000 noise-only
-    frames of the default preset (8 chirps, 4 x 4 antennas, 60 samples), the largest cell has a median of 10.9 dB
-    and exceeds 13 dB in 0.2 % of frames (the false-alarm rate per frame); an integrated SNR of 14.6 dB is detected
-    (steady target) in about 94 % of frames, 12.6 dB in about half.
+(d) Detection. ``peak_snr`` = |Z|^2 / (sigma_n^2 N) compares the fully coherent peak Z (range, angles and Doppler
+    matched) with the noise power sigma_n^2 that the radar config fixes (``radar.noise_power``), N the samples the
+    filter integrates (replica samples x antennas x chirps): its expectation is 1 + the integrated SNR of
+    ``radar.radar_budget``. Two detectors (``detector``):
+
+    * ``mti_cfar`` (default, :data:`DETECTOR`), what a radar engineer uses in clutter (Richards, Fundamentals of
+      Radar Signal Processing, 2nd ed., chs. 5 and 6): first a zero-Doppler notch (MTI), each sample's mean over
+      the chirps removed before (a), so steady clutter (ground, walls, corners: ``sim/clutter.py``) cancels and
+      a target keeps the share 1 - |D(w)|^2 / C^2 of its power (D the Dirichlet kernel; a target under a tenth of
+      a Doppler bin, ~0.4 m/s with 8 chirps of 0.5 ms, keeps under 5 %); then a cell-averaging CFAR along range
+      on the cube of (a): the range bin is the cell of largest power over its local level (8 training cells on
+      each side, beyond 2 guard cells, every second bin: neighbouring bins of the 2.5 m grid share the 3 m
+      resolution cell), detected when that ratio reaches alpha = N (Pfa^(-1/N) - 1) for N training cells, the
+      square-law CA-CFAR threshold at a design false-alarm probability per cell Pfa = 1e-7 (:data:`CFAR_PFA`).
+      Measured on noise-only echoes of the default radar: 1.03-1.07 x the design rate per cell (at 1e-2 and
+      1e-3, cells within 75 m; beyond, the window holds less than half the chirp, the range resolution coarsens
+      and the rate rises to ~1.5 x), and 0.9 % of 2,000 echoes have a false alarm somewhere in the cube. Doppler
+      (c) is then the fit of a tone through the notch (|e(w)^H z|^2 / (1 - |D(w)|^2 / C^2), not searched where
+      the notch keeps under 5 %), and |Z| is divided by the square root of the share the notch kept at the
+      estimated Doppler, so the RCS estimate is the target's. With one chirp there is no notch: CFAR only.
+    * ``fixed`` (the project's first detector, right for a world of noise only): peak_snr_db >= ``threshold_db``
+      (default 13 dB, a CA-CFAR whose noise level is known). On 20,000 noise-only frames of the default preset the
+      largest cell has a median of 10.9 dB and exceeds 13 dB in 0.2 % of frames; an integrated SNR of 14.6 dB is
+      detected (steady target) in about 94 % of frames, 12.6 dB in about half. In clutter it takes the strongest
+      clutter cell for the target.
 
 The outputs are WORLD-frame (labels of ``sim/labels.py``): the point at R^ and the array-frame angles is taken to
 the world with :meth:`ArrayPose.to_world` and Eqs. (55)-(57) give distance (horizontal, = R^ cos(world pitch)),
@@ -58,6 +75,14 @@ from disac_ros.sim import radar
 from disac_ros.sim.labels import sensing_labels
 
 DETECTION_THRESHOLD_DB = 13.0
+#: The baseline's detector: ``mti_cfar`` (zero-Doppler notch, then CA-CFAR) or ``fixed`` (the known-noise threshold).
+DETECTORS = ("mti_cfar", "fixed")
+DETECTOR = "mti_cfar"
+CFAR_PFA = 1e-7        # design false-alarm probability per cell of the range x Doppler x angle cube
+CFAR_GUARD = 2         # guard cells on each side of the cell under test, in range
+CFAR_TRAINING = 8      # training cells on each side, in range
+CFAR_SPACING = 2       # every second range bin beyond the guard cells (module docstring)
+_NOTCH_FLOOR = 0.05    # Doppler inside the notch that kept less than this share of a tone's power is not searched
 ANGLE_FFT = 64
 DOPPLER_OVERSAMPLE = 16
 _BATCH = 256  # echoes per block (memory: the coarse cube, 256 x S x 2C x 4A complex64, ~130 MB by default)
@@ -78,6 +103,7 @@ class Estimate:
     rcs_db: float
     azimuth_local: float
     pitch_local: float
+    cfar_db: float
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,7 @@ class Estimates:
     rcs_db: np.ndarray
     azimuth_local: np.ndarray
     pitch_local: np.ndarray
+    cfar_db: np.ndarray
 
     def __len__(self) -> int:
         return len(self.detected)
@@ -153,15 +180,55 @@ def _kernel(k: np.ndarray, size: int, n: int) -> np.ndarray:
     return np.exp(-2j * np.pi * np.outer(k / size, np.arange(n))).astype(np.complex64)
 
 
-def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: int) -> dict[str, np.ndarray]:
-    """Steps (a)-(c) and the coherent peak for echoes [B, C, A, S]; array-frame results [B]."""
+def cfar_alpha(pfa: float, training):
+    """CA-CFAR threshold multiplier for exponential (square-law) cells: alpha = N (Pfa^(-1/N) - 1), N cells."""
+    training = np.asarray(training, dtype=np.float64)
+    return training * (pfa ** (-1.0 / training) - 1.0)
+
+
+def cfar_ratio(power: np.ndarray, guard: int = CFAR_GUARD, training: int = CFAR_TRAINING,
+               spacing: int = CFAR_SPACING, axis: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Cell-averaging CFAR along ``axis``: power / local level (power's shape), and the cells averaged (int [n]).
+
+    The level of a cell is the mean of up to ``training`` cells on each side, the first ``guard + 1`` cells away
+    and then every ``spacing``-th (fewer at the window's edges, where the count shrinks and :func:`cfar_alpha`
+    should use it). Spacing 2: neighbouring range bins of the 2.5 m sample grid share much of the 3 m resolution
+    cell (their noise powers correlate by 0.5), every second one by 0.06, so the training cells are nearly
+    independent, as the CA-CFAR threshold assumes.
+    """
+    p = np.moveaxis(power, axis, -1)
+    n = p.shape[-1]
+    total, count = np.zeros_like(p), np.zeros(n, np.int64)
+    for offset in guard + 1 + spacing * np.arange(training):
+        if offset < n:
+            total[..., offset:] += p[..., :n - offset]
+            total[..., :n - offset] += p[..., offset:]
+            count[offset:] += 1
+            count[:n - offset] += 1
+    level = total / np.maximum(count, 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(level > 0, p / level, 0.0)
+    return np.moveaxis(ratio, -1, axis), count
+
+
+def _notch_gain(n_chirps: int, frequency: np.ndarray) -> np.ndarray:
+    """Share of a tone's power that removing the mean over ``n_chirps`` chirps keeps, at normalised frequency [...].
+
+    1 - |D(w)|^2 / C^2, D the Dirichlet kernel sum_m e^{j w m}, w in cycles per chirp.
+    """
+    d = np.abs(np.sum(np.exp(2j * np.pi * np.multiply.outer(frequency, np.arange(n_chirps))), axis=-1))
+    return 1.0 - d ** 2 / n_chirps ** 2
+
+
+def coarse_cube(x: np.ndarray, cfg: RadarConfig) -> np.ndarray:
+    """Step (a)'s range x Doppler x angle power cube of echoes [B, C, A, S]: float [B, S_i, K_d, K_z K_y].
+
+    Matched filter at every sample delay, summed coherently over chirps and antennas on a coarse (2x zero-padded)
+    Doppler x angle DFT grid, each range bin's power divided by its noise level (the replica's samples inside the
+    window: noise alone gives cells of mean C A); cells outside the visible region are 0.
+    """
     b, n_chirps, n_ant, n_s = x.shape
-    n_z, n_y = cfg.array_rows, cfg.array_cols
-    fs, s = cfg.sampling_frequency, cfg.element_spacing
-    t = np.arange(n_s) / fs
-    rows = np.arange(b)
-    # (a) range: matched filter at every sample delay, summed coherently over chirps and antennas on a coarse
-    # (2x zero-padded) Doppler x angle FFT grid; the cell of largest power-to-noise ratio gives the range bin
+    n_z, n_y, s = cfg.array_rows, cfg.array_cols, cfg.element_spacing
     replicas = radar.delayed_replicas(cfg)                                          # s(t_n - tau_i) [S_i, S_n]
     energy = np.maximum(np.sum(np.abs(replicas) ** 2, axis=1), 1.0)                 # replica samples [S_i]
     compressed = np.moveaxis(x @ replicas.conj().T, -1, 1)                           # [B, S_i, C, A]
@@ -173,7 +240,30 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
     fz, fy = np.fft.fftfreq(k_z), np.fft.fftfreq(k_y)
     coarse_visible = np.hypot(fz[:, None], fy[None, :]) / s <= 1 + 1 / (s * min(k_z, k_y))   # one cell of margin
     cube *= coarse_visible.reshape(-1)
-    i0, kd, ka = np.unravel_index(np.argmax(cube.reshape(b, -1), axis=1), cube.shape[1:])
+    return cube
+
+
+def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: int,
+           detector: str = DETECTOR) -> dict[str, np.ndarray]:
+    """Steps (a)-(c) and the coherent peak for echoes [B, C, A, S]; array-frame results [B]."""
+    b, n_chirps, n_ant, n_s = x.shape
+    if detector == "mti_cfar" and n_chirps > 1:  # zero-Doppler notch: remove each sample's mean over the chirps
+        x = x - x.mean(axis=1, keepdims=True)
+    n_z, n_y = cfg.array_rows, cfg.array_cols
+    fs, s = cfg.sampling_frequency, cfg.element_spacing
+    t = np.arange(n_s) / fs
+    rows = np.arange(b)
+    # (a) range: the coarse cube; its most significant cell (CA-CFAR) or its largest gives the range bin
+    cube = coarse_cube(x, cfg)                                                       # [B, S_i, K_d, K_a]
+    k_d, k_z, k_y = cube.shape[2], 2 * n_z, 2 * n_y
+    if detector == "mti_cfar":  # the most significant cell against its range neighbours (CA-CFAR)
+        ratio, count = cfar_ratio(cube)
+        i0, kd, ka = np.unravel_index(np.argmax(ratio.reshape(b, -1), axis=1), cube.shape[1:])
+        cfar_db = 10 * np.log10(np.maximum(ratio[rows, i0, kd, ka], 1e-30))
+        alpha_db = 10 * np.log10(cfar_alpha(CFAR_PFA, count[i0]))
+    else:
+        i0, kd, ka = np.unravel_index(np.argmax(cube.reshape(b, -1), axis=1), cube.shape[1:])
+        cfar_db = alpha_db = np.full(b, np.nan)
     kz, ky = np.divmod(ka, k_y)
     cut = _log(cube[rows, :, kd, ka])                                                # range cut of the cell [B, S_i]
     inner = (i0 > 0) & (i0 < n_s - 1)
@@ -208,9 +298,13 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
     a_y = np.exp(-2j * np.pi * s * np.arange(n_y)[None, :] * w[:, None])
     steer = (a_z[:, :, None] * a_y[:, None, :]).reshape(b, n_ant).astype(np.complex64)   # a(theta^, phi^) [B, A]
     z = np.einsum("bca,ba->bc", gated, steer.conj())                                 # [B, C]
+    notched = detector == "mti_cfar" and n_chirps > 1
     if n_chirps > 1:
         n_d = doppler_oversample * n_chirps
         dop = np.abs(np.fft.fft(z, n=n_d, axis=1)) ** 2
+        if notched:  # the ML fit of a tone through the notch: |e(w)^H z|^2 / |P e(w)|^2 (P: the notch projector)
+            kept = _notch_gain(n_chirps, np.arange(n_d) / n_d)                        # [n_d]
+            dop = np.where(kept > _NOTCH_FLOOR, dop / np.maximum(kept, _NOTCH_FLOOR), 0.0)
         k = np.argmax(dop, axis=1)
         ld = _log(dop)
         dk = _parabolic(ld[rows, (k - 1) % n_d], ld[rows, k], ld[rows, (k + 1) % n_d])
@@ -220,20 +314,26 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
     velocity = mu * C / (2 * cfg.carrier_frequency)
     phase = np.exp(-2j * np.pi * mu[:, None] * cfg.chirp_interval * np.arange(n_chirps)[None, :])
     peak = np.abs(np.sum(z * phase, axis=1)).astype(np.float64)                      # |Z| [B]
+    if notched:  # the level the target had before the notch (the notch kept the share `kept` of its power)
+        peak /= np.sqrt(np.maximum(_notch_gain(n_chirps, mu * cfg.chirp_interval), _NOTCH_FLOOR))
     n_total = n_ref * n_ant * n_chirps
     return {"slant_range": C * tau / 2, "azimuth_local": azimuth, "pitch_local": pitch, "radial_velocity": velocity,
-            "peak": peak, "n_total": n_total}
+            "peak": peak, "n_total": n_total, "cfar_db": cfar_db, "alpha_db": alpha_db}
 
 
 def classical_estimates(echoes: np.ndarray, cfg: RadarConfig, poses: radar.ArrayPose | Sequence[radar.ArrayPose],
                         fallback, threshold_db: float = DETECTION_THRESHOLD_DB, angle_fft: int = ANGLE_FFT,
-                        doppler_oversample: int = DOPPLER_OVERSAMPLE) -> Estimates:
+                        doppler_oversample: int = DOPPLER_OVERSAMPLE, detector: str = DETECTOR) -> Estimates:
     """Classical estimates of echoes [M, C, A, S] (module docstring, steps a-d): :class:`Estimates` of arrays [M].
 
     ``poses``: one :class:`~disac_ros.sim.radar.ArrayPose` for all echoes or one per echo; ``fallback``: the
     world point [3] (or one per echo, [M, 3]) reported when a target is not detected, the region's centre.
-    Raises ValueError for echoes of another config, or poses / fallback points that do not match M.
+    ``detector``: ``mti_cfar`` (default) or ``fixed`` (``threshold_db`` against the known noise).
+    Raises ValueError for echoes of another config, an unknown detector, or poses / fallback points that do not
+    match M.
     """
+    if detector not in DETECTORS:
+        raise ValueError(f"classical_estimates: detector must be one of {DETECTORS}, got {detector!r}")
     echoes = np.asarray(echoes)
     shape = (cfg.num_chirps, cfg.num_antennas, cfg.num_samples)
     if echoes.ndim != 4 or echoes.shape[1:] != shape:
@@ -242,14 +342,15 @@ def classical_estimates(echoes: np.ndarray, cfg: RadarConfig, poses: radar.Array
     m = echoes.shape[0]
     positions, rotations = _poses(poses, m)
     fallback = np.broadcast_to(np.asarray(fallback, dtype=np.float64), (m, 3))
-    parts = [_block(echoes[i:i + _BATCH].astype(np.complex64), cfg, angle_fft, doppler_oversample)
+    parts = [_block(echoes[i:i + _BATCH].astype(np.complex64), cfg, angle_fft, doppler_oversample, detector)
              for i in range(0, m, _BATCH)]
     out = {key: np.concatenate([p[key] for p in parts]) if parts else np.zeros(0) for key in
-           ("slant_range", "azimuth_local", "pitch_local", "radial_velocity", "peak", "n_total")}
-    # (d) detection against the noise power of the config
+           ("slant_range", "azimuth_local", "pitch_local", "radial_velocity", "peak", "n_total", "cfar_db",
+            "alpha_db")}
+    # (d) detection: the CFAR's threshold, or the fixed one against the noise power of the config
     with np.errstate(divide="ignore"):
         peak_snr_db = 10 * np.log10(out["peak"] ** 2 / (radar.noise_power(cfg) * out["n_total"]))
-    detected = peak_snr_db >= threshold_db
+    detected = out["cfar_db"] >= out["alpha_db"] if detector == "mti_cfar" else peak_snr_db >= threshold_db
     # world frame: Eqs. (55)-(57) of the estimated point; the fallback point where nothing was detected
     el, az, r = out["pitch_local"], out["azimuth_local"], out["slant_range"]
     local = np.stack([r * np.cos(el) * np.cos(az), -r * np.cos(el) * np.sin(az), -r * np.sin(el)], axis=-1)
@@ -264,7 +365,7 @@ def classical_estimates(echoes: np.ndarray, cfg: RadarConfig, poses: radar.Array
     return Estimates(detected=detected, peak_snr_db=peak_snr_db, slant_range=world["slant_range"],
                      distance=world["distance"], azimuth=world["azimuth"], pitch=world["pitch"],
                      radial_velocity=np.where(detected, out["radial_velocity"], 0.0), rcs_db=rcs_db,
-                     azimuth_local=az, pitch_local=el)
+                     azimuth_local=az, pitch_local=el, cfar_db=out["cfar_db"])
 
 
 def classical_estimate(echo: np.ndarray, cfg: RadarConfig, pose: radar.ArrayPose, fallback,

@@ -69,3 +69,51 @@ def test_live_detector_gives_the_cached_vector(smoke_data):
     live = detections.DeviceDetector(manifest, manifest["devices"][2]["id"])(echo)
     np.testing.assert_allclose(live, features[detections.chunk_key(c["sequence"], c["chunk"])][0, 2], rtol=1e-5,
                                atol=1e-5)
+
+
+def _manifest(cfg, extrinsics):
+    from disac_ros.sim.labels import normalization_spec
+
+    return {"config": cfg.model_dump(mode="json"),
+            "normalization": normalization_spec(cfg.max_distance, cfg.velocity_bound),
+            "cameras": {d.id: {"intrinsics": K.tolist(), "extrinsics": extrinsics[d.id].tolist()}
+                        for d in cfg.devices}}
+
+
+def _look_extrinsics(position, lookat):
+    """World -> camera [4, 4] of a camera at ``position`` looking at ``lookat`` (OpenCV axes)."""
+    forward = np.subtract(lookat, position) / np.linalg.norm(np.subtract(lookat, position))
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.linalg.norm(right)
+    rot = np.stack([right, np.cross(forward, right), forward])
+    out = np.eye(4)
+    out[:3, :3], out[:3, 3] = rot, -rot @ np.asarray(position)
+    return out
+
+
+def test_a_device_reports_its_detection_in_its_surveyed_frame_and_cues_its_camera_through_the_rig():
+    """The world point of the detection vector is the array-frame measurement placed at the surveyed pose (off the
+    true point by the survey error); the camera cue is the true point's projection (the rig is exact)."""
+    from disac_ros.config import load_scene
+    from disac_ros.sim import radar
+
+    cfg = load_scene(overrides={"radar": {"num_chirps": 8, "chirp_interval": 500e-6}, "clutter": {"model": "none"},
+                                "survey": {"position_sigma_m": 1.0, "heading_sigma_deg": 3.0}})
+    k = 1
+    true_pose, known = detections.device_pose(cfg, k, known=False), detections.device_pose(cfg, k)
+    assert np.linalg.norm(known.position - true_pose.position) > 0.1
+    extrinsics = {d.id: _look_extrinsics(d.position, d.lookat) for d in cfg.devices}
+    target = true_pose.position + 25.0 * true_pose.rotation[0] + np.array([0.0, 0.0, -2.0])
+    slant, az, pitch, off = true_pose.local(target[None])
+    echo = radar.synthesize_echo(cfg.radar, float(slant[0]), float(az[0]), float(pitch[0]), 4.0, 100.0,
+                                 np.random.default_rng(0), off_boresight=float(off[0]))   # moving: through the MTI
+    feat = detections.DeviceDetector(_manifest(cfg, extrinsics), cfg.devices[k].id)(echo[None])[0]
+    assert feat[0] == 1.0
+    half = 0.5 * np.asarray(cfg.world.size)
+    point = np.array([feat[2] * half[0] / 2, feat[3] * half[1] / 2, feat[4] * detections.HEIGHT_SCALE_M])
+    expected = known.to_world(slant, az, pitch)[0]
+    np.testing.assert_allclose(point, expected, atol=0.3)          # the estimator's error at this SNR: < 0.3 m
+    assert np.linalg.norm(point - target) > 0.5                    # off the truth by the survey error
+    np.testing.assert_allclose(feat[detections.CUE], detections.project(target[None], K, extrinsics[cfg.devices[k].id],
+                                                                        (cfg.camera.width, cfg.camera.height))[0],
+                               atol=0.02)

@@ -8,7 +8,15 @@ import shutil
 import numpy as np
 import pytest
 
-from disac_ros.data.probes import GaussianClassifier, HistogramClassifier, format_probes, regression_errors, run_probes
+from disac_ros.data.probes import (
+    ON_TARGET_M,
+    GaussianClassifier,
+    HistogramClassifier,
+    detector_rates,
+    format_probes,
+    regression_errors,
+    run_probes,
+)
 
 
 def test_gaussian_classifier_separates_separable_classes_and_not_identical_ones():
@@ -36,6 +44,22 @@ def test_errors_wrap_the_azimuth():
     assert err[0].tolist() == pytest.approx([1.0, -0.02, 0.0, 0.5])
 
 
+def test_detector_rates_split_target_detections_from_false_ones_per_class_and_speed():
+    # 8 line-of-sight samples and 2 blocked ones: true slant range 20 m (distance 20, pitch 0)
+    labels = np.array([[20.0, 0.0, 0.0, v] for v in (0.1, 0.2, 1.0, 1.0, 2.0, 2.0, 4.0, -4.0, 1.0, 1.0)])
+    slant = np.array([20.5, 40.0, 20.0, 20.0, 19.0, 20.0 + ON_TARGET_M + 1, 20.0, 20.0, 35.0, 20.0])
+    detected = np.array([True, True, True, False, True, True, True, True, True, False])
+    scored = {"estimates": {"detected": detected, "slant_range": slant}, "labels": labels,
+              "blocked": np.array([False] * 8 + [True] * 2), "class_id": np.array([1, 1, 0, 0, 2, 2, 0, 0, 1, 2])}
+    r = detector_rates(scored)
+    assert r["line_of_sight"] == {"samples": 8, "detection": 5 / 8, "false": 2 / 8}
+    assert r["per_class"]["dog"] == {"samples": 2, "detection": 0.5, "false": 0.5}       # the slow dog: one false
+    assert r["per_class"]["car"] == {"samples": 4, "detection": 0.75, "false": 0.0}
+    assert r["per_radial_speed"]["0-0.5"]["samples"] == 2 and r["per_radial_speed"][">=3"]["detection"] == 1.0
+    assert r["per_radial_speed"]["1.5-3"] == {"samples": 2, "detection": 0.5, "false": 0.5}
+    assert r["blocked"] == {"samples": 2, "detection": 0.0, "false": 0.5}
+
+
 @pytest.mark.slow
 def test_inspect_writes_the_probes_into_the_manifest(smoke_data, tmp_path, capsys):
     from disac_ros.cli import main
@@ -48,5 +72,8 @@ def test_inspect_writes_the_probes_into_the_manifest(smoke_data, tmp_path, capsy
     assert set(probes["classical"]) == {"device_0", "device_1", "device_2", "device_3"}
     assert 0 <= probes["speed_class_probe"] <= 1 and all(0 <= v <= 1 for v in probes["level_class_probe"].values())
     assert format_probes(probes) in printed and "line of sight blocked" in printed
+    assert "detector on line of sight" in printed and set(probes["detector"]) == set(probes["classical"])
+    assert "classical baselines at device_0 on the val split" in printed
+    assert 0 <= probes["baselines"]["fusion"]["all"]["accuracy"] <= 1
     again = run_probes(data)
     assert again["level_class_probe"] == probes["level_class_probe"]  # deterministic

@@ -272,3 +272,18 @@ def test_on_the_default_dataset_fusion_recovers_what_the_blocked_center_misses()
     for key in store.LABEL_KEYS:
         assert fusion["blocked"][key] < 0.6 * single["blocked"][key]
     assert fusion["blocked"]["accuracy"] > single["blocked"]["accuracy"]
+
+
+def test_the_fusion_maps_with_the_surveyed_poses(tmp_path):
+    """The baselines read the poses the system knows: SplitSamples.positions are the surveyed ones, and a device's
+    estimate is taken to the center's labels from them (labels stay in the true frame)."""
+    manifest = write_dataset(tmp_path)
+    scene = store.scene_config(manifest)
+    test = C.load_split(tmp_path, "test", manifest)
+    known = np.array([d.position for d in scene.surveyed().devices])
+    true = np.array([d.position for d in scene.devices])
+    np.testing.assert_allclose(test.positions, known)
+    assert np.abs(test.positions - true).max() > 0.05
+    _, mapped = C.mapped_estimates(test, 0)
+    points = np.stack([C.world_points(test.est[:, k], known[k]) for k in range(len(known))], axis=1)
+    np.testing.assert_allclose(mapped, C.center_labels(points, known[0]))
