@@ -77,10 +77,20 @@ class WorldConfig(_Strict):
 
 
 class CameraConfig(_Strict):
+    """One RGB camera per device (Genesis' pinhole camera at the device's pose).
+
+    ``crop`` (the radar-cued crop, :mod:`disac_ros.data.crops`): RVFN's camera input for target n is the window of
+    the image around the device's own radar detection of n (the paper's per-target isolation, Sec. III-A); the
+    dataset stores the crops and a thumbnail of each image. ``crop: false``: the whole image, shared by the
+    frame's targets (the project's earlier form).
+    """
+
     width: int = Field(128, ge=16, le=4096)
     height: int = Field(128, ge=16, le=4096)
     fov: float = Field(60.0, gt=1, lt=179, description="vertical field of view [deg]")
     far: float = Field(150.0, gt=1)
+    crop: bool = Field(True, description="RVFN reads the radar-cued crop of each target (data/crops.py) instead "
+                       "of the whole image")
 
 
 class DeviceConfig(_Strict):
@@ -193,6 +203,10 @@ class RadarConfig(_Strict):
     snr_db: float = Field(20.0, description="noise: reference_snr: per-sample SNR of a 1 m^2 target at "
                           "snr_reference_distance")
     snr_reference_distance: float = Field(10.0, gt=0)
+    detector: Literal["mti_cfar", "fixed"] = Field(
+        "mti_cfar", description="the classical baseline's detector (sim/estimators.py): mti_cfar: a zero-Doppler "
+        "notch, then a CA-CFAR at 1e-7 false alarms per cell; fixed: 13 dB over the known noise (the project's "
+        "first detector, right for a world of noise only)")
 
     @model_validator(mode="after")
     def _consistent(self) -> RadarConfig:
@@ -325,8 +339,9 @@ class ConditionsConfig(_Strict):
     Fog follows Koschmieder's law with the rendered depth d: I = J t + A (1 - t), t = exp(-beta d), beta =
     3.912 / V for a visibility V (Koschmieder's definition: the distance at which contrast falls to 2 %; the WMO's
     meteorological optical range uses 5 %, beta = 2.996 / V), applied to rendered depth as Sakaridis et al. (IJCV
-    2018) do for synthetic fog. Low light scales the scene's irradiance by a gain and adds photon shot noise and
-    read noise of a sensor with ``full_well`` electrons at full scale.
+    2018) do for synthetic fog. Low light scales the scene's irradiance by a gain. Every exposure, in clear air and
+    fog too (``sensor_noise: every_image``), then has the photon shot noise and read noise of a sensor with
+    ``full_well`` electrons at full scale (EMVA 1288): what fog's lost contrast has to stand out of.
     """
 
     fog_probability: float = Field(0.0, ge=0, le=1, description="share of sequences in fog")
@@ -336,6 +351,9 @@ class ConditionsConfig(_Strict):
     low_light_gain: Range = Field((0.05, 0.3), description="irradiance gain range, drawn per dark sequence")
     full_well: float = Field(2000.0, gt=0, description="electrons at full scale (shot noise)")
     read_noise: float = Field(4.0, ge=0, description="read noise [electrons]")
+    sensor_noise: Literal["every_image", "low_light"] = Field(
+        "every_image", description="every_image: every exposure has the sensor's shot and read noise (EMVA 1288), "
+        "in clear air and fog too; low_light: only dark sequences have it (the project's first model)")
 
     @model_validator(mode="after")
     def _shares(self) -> ConditionsConfig:

@@ -27,6 +27,7 @@ import torch
 from disac_ros.checkpoint import load_trainable
 from disac_ros.config import ModelConfig
 from disac_ros.data import store
+from disac_ros.data.crops import device_crops
 from disac_ros.data.detections import DeviceDetector
 from disac_ros.deploy import Artifact, read_artifact, resolve
 from disac_ros.models.link import relative_poses
@@ -89,16 +90,27 @@ class _Side:
         check_scene(str(self.artifact.path), self.scene_digest, self.device_ids, self.center, scene, num_devices)
 
     def inputs(self, device_id: str, image: np.ndarray, echoes: np.ndarray):
-        """(images [N, 3, H, W], echoes [N, C, A, S], detections [N, D]) of one frame, checked, on the device."""
+        """(images [N, 3, H, W], echoes [N, C, A, S], detections [N, D]) of one frame, checked, on the device.
+
+        With ``camera.crop`` the images are the targets' radar-cued crops of ``image``
+        (:func:`disac_ros.data.crops.device_crops`, as the generator stores them).
+        """
         n = len(self.target_classes)
         image = check_array("image", image, np.uint8, self.image_shape)
         echoes = check_array("echoes", echoes, np.complex64, (n, *self.echo_shape))
-        img = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0)
         if device_id not in self._detectors:
             self._detectors[device_id] = DeviceDetector(self.manifest, device_id)
-        detection = torch.from_numpy(self._detectors[device_id](echoes)).to(self.device)
-        # one image for all targets, expanded (not copied): the camera backbone then runs once per frame
-        return img.to(self.device).expand(n, -1, -1, -1), torch.from_numpy(echoes).to(self.device), detection
+        detector = self._detectors[device_id]
+        est = detector.estimates(echoes)
+        detection = torch.from_numpy(detector.features(est)).to(self.device)
+        if self.scene.camera.crop:
+            camera = self.manifest["cameras"][device_id]
+            crops = device_crops(image, est, self.scene, detector.k, np.asarray(camera["intrinsics"]),
+                                 np.asarray(camera["extrinsics"]))
+            img = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255.0).to(self.device)
+        else:  # one image for all targets, expanded (not copied): the camera backbone then runs once per frame
+            img = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0).to(self.device).expand(n, -1, -1, -1)
+        return img, torch.from_numpy(echoes).to(self.device), detection
 
 
 class SensingDevice(_Side):

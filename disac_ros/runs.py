@@ -135,17 +135,21 @@ def build_device_model(model_cfg: ModelConfig, manifest: dict, link: bool | None
 
     The RF front end's delayed pulses come from the manifest's radar config, the detection layout from
     :mod:`disac_ros.data.detections`; ``link`` False builds the center's own model, ``transmitter_only`` what a
-    deployed device runs (RVFN + semantic encoder).
+    deployed device runs (RVFN + semantic encoder). With the radar-cued crop (``camera.crop``) the camera input is
+    already isolated around the detection, so the camera branch is not cued again (``camera_cue`` off).
     """
     import torch
 
+    from disac_ros.data.crops import model_image_shape
     from disac_ros.models.llm_disac import DeviceModel
     from disac_ros.sim.radar import delayed_replicas
 
-    image, echo = store.input_shapes(manifest)
+    image, echo = model_image_shape(manifest), store.input_shapes(manifest)[1]
+    if manifest["config"]["camera"].get("crop"):
+        model_cfg = model_cfg.model_copy(update={"camera_cue": False})
     radar = store.scene_config(manifest).radar
     replicas = torch.from_numpy(delayed_replicas(radar))
-    return DeviceModel(model_cfg, image_size=image[0], echo_shape=echo, link=link, replicas=replicas,
+    return DeviceModel(model_cfg, image_size=image[:2], echo_shape=echo, link=link, replicas=replicas,
                        array_shape=(radar.array_rows, radar.array_cols), detection=detection_layout(),
                        transmitter_only=transmitter_only)
 
@@ -275,6 +279,13 @@ class Run:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return store.input_shapes(self.manifest)[0]
+
+    @property
+    def model_image_shape(self) -> tuple[int, int, int]:
+        """RVFN's camera input [H, W, 3]: the radar-cued crop or the whole image (:mod:`disac_ros.data.crops`)."""
+        from disac_ros.data.crops import model_image_shape
+
+        return model_image_shape(self.manifest)
 
     @property
     def echo_shape(self) -> tuple[int, int, int]:

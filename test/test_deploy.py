@@ -60,13 +60,14 @@ def test_the_halves_give_what_the_run_gives(exported):
     run, out, _ = exported
     image, echoes = _frame(run)
     n = len(run.target_classes)
-    img = torch.from_numpy(image).permute(2, 0, 1).float().div(255.0).expand(n, -1, -1, -1)
 
     def detection(k):
         return torch.from_numpy(DeviceDetector(run.manifest, k)(echoes))
 
     device = SensingDevice.load(out, "device_1")
     codes = device.encode(image, echoes)
+    img, _, det = device.inputs("device_1", image, echoes)   # the radar-cued crops (data/crops.py) and detections
+    assert img.shape == (n, 3, *run.model_image_shape[:2]) and torch.equal(det, detection("device_1"))
     with torch.no_grad():
         reference = run.load_device_model("device_1").encode(img, torch.from_numpy(echoes), detection("device_1"))
     np.testing.assert_array_equal(codes, reference.numpy())
@@ -76,7 +77,7 @@ def test_the_halves_give_what_the_run_gives(exported):
     estimates = center.aggregate(image, echoes, received)
     with torch.no_grad():
         own = run.load_center_features("device_0")
-        det = detection("device_0")
+        img, _, det = center.inputs("device_0", image, echoes)
         feats = own.features(img, torch.from_numpy(echoes), det)
         decoded = run.load_decoder("device_1")(torch.from_numpy(codes), torch.full((n,), 15.0), torch.full((n,), 40.0))
         poses = torch.from_numpy(relative_poses(run.scene, "device_0", ["device_1"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
 from disac_ros.config import PRESETS
 
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "survey.heading_sigma_deg=0: another world, named by its own digest")
     parser.add_argument("--backend", choices=("auto", "cpu", "cuda"), default="auto",
                         help="Genesis backend (auto: CUDA when present)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes that render at once, one Genesis scene each (default: the CPU count, at "
+                             "most 2; 1: this process)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -38,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
     overrides = dotted_overrides(args.overrides, sampling_overrides(args.seed, args.sequences, args.split))
     cfg = load_scene(args.config, preset=args.preset, overrides=overrides or None)
-    manifest = Generator(cfg, args.out, backend=args.backend).run(progress=not args.no_progress)
+    workers = args.workers if args.workers is not None else min(2, os.cpu_count() or 1)
+    manifest = Generator(cfg, args.out, backend=args.backend, workers=workers).run(progress=not args.no_progress)
     counts, timing = manifest["counts"], manifest["timing"]
     print(f"dataset {args.out} (world {manifest['config_digest']}, dataset {manifest['dataset_digest']}, seed "
           f"{manifest['seed']}): {counts['sequences']} sequences, {counts['frames']} frames x "

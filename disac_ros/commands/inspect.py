@@ -107,7 +107,16 @@ def contact_sheet(root: Path, manifest: dict, sequence: int, frame: int | None, 
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 5 * rows), squeeze=False)
     colors = plt.cm.tab10(np.arange(len(targets)))
     for k, (ax, dev) in enumerate(zip(axes.flat, devices, strict=False)):
-        ax.imshow(f["image"][i, k])
+        crop = "crop" in f  # camera.crop: the stored thumbnail at the native pixel coordinates, and each crop
+        width, height = manifest["config"]["camera"]["width"], manifest["config"]["camera"]["height"]
+        ax.imshow(f["thumbnail"][i, k] if crop else f["image"][i, k], extent=(0, width, height, 0))
+        for n in range(len(targets)) if crop else ():
+            inset = ax.inset_axes([0.01 + 0.2 * n, 0.01, 0.18, 0.18 * width / height])
+            inset.imshow(f["crop"][i, k, n])
+            inset.set_xticks([])
+            inset.set_yticks([])
+            for spine in inset.spines.values():
+                spine.set_color(colors[n])
         role = "aggregation center" if dev["aggregation_center"] else "collaborator"
         ax.set_title(f"({chr(97 + k)}) position {k + 1}: {dev['id']} ({role})", fontsize=9)
         ax.axis("off")

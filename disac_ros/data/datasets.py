@@ -41,6 +41,7 @@ class _Indexed(Dataset):
                        if c["sequence"] in self.sequences for i in range(c["frames"])]
         self.reader = store.ChunkReader(self.root)
         self.detections = detections.dataset_features(self.root, self.manifest)  # {chunk: [F, K, N, D]}
+        self.crop = bool(self.scene.camera.crop)                                   # data/crops.py
 
     def set_center(self, center: str) -> None:
         """Choose the aggregation center; link distances are measured to it [m]."""
@@ -60,7 +61,8 @@ class _Indexed(Dataset):
         labels = torch.from_numpy(np.asarray(f["labels"][i, k, n], dtype=np.float32))
         return {
             "detection": torch.from_numpy(self.detections[key][i, k, n]),                     # [D] own radar
-            "image": torch.from_numpy(f["image"][i, k]).permute(2, 0, 1).float().div_(255.0),  # [3, H, W]
+            "image": torch.from_numpy(f["crop"][i, k, n] if self.crop else f["image"][i, k])     # [3, H, W]: the
+                     .permute(2, 0, 1).float().div_(255.0),                  # target's radar-cued crop or the image
             "echo": torch.from_numpy(f["echo"][i, k, n]),                                       # [C, A, S] complex64
             "labels": labels, "labels_norm": self.normalize(labels),                           # [4]
             "class_id": torch.tensor(self.target_classes[n]),

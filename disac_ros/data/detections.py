@@ -187,14 +187,31 @@ def detection_features(est: np.ndarray, manifest: dict, k: int) -> np.ndarray:
     points = world_points(est, position)
     prior = (np.stack([get[f] for f in store.LABEL_KEYS], axis=-1) - offset) / scale
     camera = manifest["cameras"][scene.devices[k].id]
-    rig = device_pose(scene, k, known=False).to_world(get["slant_range"], get["azimuth_local"], get["pitch_local"])
-    cue = project(rig, camera["intrinsics"], camera["extrinsics"], (scene.camera.width, scene.camera.height))
-    cue[~detected] = 0.0  # no detection, no cue
+    cue = camera_cue(est, scene, k, camera["intrinsics"], camera["extrinsics"])
     columns = [detected.astype(np.float64), np.clip(np.nan_to_num(get["peak_snr_db"]) / 20.0, -1.0, 4.0),
                points[:, 0] / (half[0] / 2), points[:, 1] / (half[1] / 2), points[:, 2] / HEIGHT_SCALE_M,
                *np.clip(prior, _PRIOR_CLIP, 1 - _PRIOR_CLIP).T, np.cos(get["azimuth"]), np.sin(get["azimuth"]),
                np.where(detected, np.nan_to_num(get["rcs_db"]) / RCS_SCALE_DB, 0.0), *cue.T]
     return np.stack(columns, axis=-1).astype(np.float32)
+
+
+def device_estimates(scene, k: int, echoes: np.ndarray) -> np.ndarray:
+    """Device ``k``'s classical estimates [M, len(FIELDS)] of its echoes [M, C, A, S] (its surveyed pose)."""
+    est = classical_estimates(np.asarray(echoes), scene.radar, device_pose(scene, k), region_point(scene))
+    return estimates_array(est)
+
+
+def camera_cue(est: np.ndarray, scene, k: int, intrinsics, extrinsics) -> np.ndarray:
+    """Device ``k``'s detections [M, len(FIELDS)] projected into its image: (u, v, valid) [M, 3] (:func:`project`).
+
+    The array-frame estimate goes to the world through the true rig (its camera and radar are one rigid body, so
+    a survey error does not move the cue); (0, 0, 0) where nothing was detected.
+    """
+    get = {f: est[:, i] for i, f in enumerate(FIELDS)}
+    rig = device_pose(scene, k, known=False).to_world(get["slant_range"], get["azimuth_local"], get["pitch_local"])
+    cue = project(rig, intrinsics, extrinsics, (scene.camera.width, scene.camera.height))
+    cue[get["detected"] <= 0.5] = 0.0  # no detection, no cue
+    return cue
 
 
 class DeviceDetector:
@@ -206,7 +223,14 @@ class DeviceDetector:
         self.k = [d.id for d in self.scene.devices].index(device_id)
         self.pose, self.fallback = device_pose(self.scene, self.k), region_point(self.scene)
 
+    def estimates(self, echoes: np.ndarray) -> np.ndarray:
+        """Echoes [M, C, A, S] complex64 -> classical estimates [M, len(FIELDS)] float64."""
+        return device_estimates(self.scene, self.k, echoes)
+
+    def features(self, est: np.ndarray) -> np.ndarray:
+        """Estimates [M, len(FIELDS)] -> detection vectors [M, NUM_FEATURES] float32."""
+        return detection_features(est, self.manifest, self.k)
+
     def __call__(self, echoes: np.ndarray) -> np.ndarray:
         """Echoes [M, C, A, S] complex64 -> detection vectors [M, NUM_FEATURES] float32."""
-        est = classical_estimates(np.asarray(echoes), self.scene.radar, self.pose, self.fallback)
-        return detection_features(estimates_array(est), self.manifest, self.k)
+        return self.features(self.estimates(echoes))

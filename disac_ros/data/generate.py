@@ -24,6 +24,8 @@ import numpy as np
 
 from disac_ros.config import CLASSES, SceneConfig
 from disac_ros.data import store
+from disac_ros.data.crops import CROP_PX, device_crops, thumbnail
+from disac_ros.data.detections import device_estimates
 from disac_ros.files import write_json_atomic
 from disac_ros.sim import labels as label_eqs
 from disac_ros.sim.blockage import path_losses
@@ -129,9 +131,15 @@ def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarra
 class Generator:
     """Writes a dataset directory for one scene config; ``run()`` resumes whatever is missing."""
 
-    def __init__(self, cfg: SceneConfig, out: str | Path, backend: str = "auto", scene=None):
-        """``scene``: an already built GenesisScene of the same config to reuse (it is then not closed)."""
-        self.cfg, self.out, self.backend = cfg, Path(out), backend
+    def __init__(self, cfg: SceneConfig, out: str | Path, backend: str = "auto", scene=None, workers: int = 1):
+        """``scene``: an already built GenesisScene of the same config to reuse (it is then not closed).
+
+        ``workers`` > 1: the missing chunks are shared among that many processes, each with its own Genesis scene
+        (one scene per process); a chunk depends only on (seed, sequence, frame), so the data are the same.
+        """
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.cfg, self.out, self.backend, self.workers = cfg, Path(out), backend, workers
         self._owns_scene = scene is None
         self.digest, self.dataset_digest = cfg.digest(), cfg.dataset_digest()
         ds = cfg.dataset
@@ -200,7 +208,9 @@ class Generator:
         F = len(frames)
         a = {
             "time": np.zeros(F), "frame_index": np.asarray(frames, dtype=np.int32),
-            "image": np.zeros((F, D, H, W, 3), np.uint8),
+            **({"crop": np.zeros((F, D, N, CROP_PX, CROP_PX, 3), np.uint8),
+                "thumbnail": np.zeros((F, D, *thumbnail(np.zeros((H, W, 3), np.uint8)).shape), np.uint8)}
+               if cfg.camera.crop else {"image": np.zeros((F, D, H, W, 3), np.uint8)}),
             "echo": np.zeros((F, D, N, r.num_chirps, r.num_antennas, r.num_samples), np.complex64),
             "visible": np.zeros((F, D, N), bool), "bbox": np.full((F, D, N, 4), -1, np.int16),
             "pixels": np.zeros((F, D, N), np.int32),
@@ -225,14 +235,20 @@ class Generator:
             self.scene.set_targets(pos, yaw, variants)
             views = self.scene.render(depth=needs_depth(condition))
             noise = np.random.default_rng([cfg.seed, sequence, f, 23])
+            sensed = frame_sensing(cfg, pos, vel, yaw, sizes, np.random.default_rng([cfg.seed, sequence, f]))
             for k, dev in enumerate(cfg.devices):
                 view = views[dev.id]
-                a["image"][i, k] = apply_condition(view.rgb, condition, cfg.conditions, noise, depth=view.depth,
-                                                   intrinsics=self.scene.intrinsics(dev.id))
+                image = apply_condition(view.rgb, condition, cfg.conditions, noise, depth=view.depth,
+                                        intrinsics=self.scene.intrinsics(dev.id))
+                if cfg.camera.crop:  # what the device's RVFN reads: the crop around its own radar's detections
+                    a["crop"][i, k] = device_crops(image, device_estimates(cfg, k, sensed.echoes[k]), cfg, k,
+                                                   self.scene.intrinsics(dev.id), self.scene.extrinsics(dev.id))
+                    a["thumbnail"][i, k] = thumbnail(image)
+                else:
+                    a["image"][i, k] = image
                 a["visible"][i, k] = view.visible
                 a["bbox"][i, k] = view.bbox
                 a["pixels"][i, k] = view.pixel_count
-            sensed = frame_sensing(cfg, pos, vel, yaw, sizes, np.random.default_rng([cfg.seed, sequence, f]))
             a["labels"][i], a["echo"][i] = sensed.labels, sensed.echoes
             a["path_loss_db"][i], a["rcs"][i] = sensed.loss_db, sensed.rcs
             a["blocked_building"][i], a["blocked_target"][i], a["blocked"][i] = \
@@ -254,23 +270,45 @@ class Generator:
             log.info("%d of %d chunks to generate in %s", len(todo), total, self.out)
         t0 = time.monotonic()
         frames_done = 0
+        cameras = None
         with tqdm(total=len(todo) * self.cfg.dataset.chunk_frames, unit="frame", disable=not progress,
                   desc="generate", dynamic_ncols=True) as bar:
-            for sequence, chunk in todo:
-                arrays = self.chunk_arrays(sequence, chunk)
-                store.write_chunk(store.chunk_path(self.out, sequence, chunk), arrays,
-                                  {"sequence": sequence, "chunk": chunk, "config_digest": self.digest,
-                                   "dataset_digest": self.dataset_digest,
-                                   "device_ids": json.dumps([d.id for d in self.cfg.devices])})
-                n = len(arrays["time"])
-                frames_done += n
-                bar.update(n)
+            if self.workers > 1 and len(todo) > 1 and self._scene is None:
+                for n, calibration in self._in_workers(todo):
+                    frames_done, cameras = frames_done + n, calibration
+                    bar.update(n)
+            else:
+                for sequence, chunk in todo:
+                    n = self.write_chunk(sequence, chunk)
+                    frames_done += n
+                    bar.update(n)
         elapsed = time.monotonic() - t0
-        cameras = self._camera_info()
+        cameras = cameras or self._camera_info()
         if self._scene is not None and self._owns_scene:
             self._scene.close()
             self._scene = None
         return self.write_manifest(cameras, generation_seconds=elapsed, frames_generated=frames_done)
+
+    def write_chunk(self, sequence: int, chunk: int) -> int:
+        """Generate and write one chunk file (atomically); returns its number of frames."""
+        arrays = self.chunk_arrays(sequence, chunk)
+        store.write_chunk(store.chunk_path(self.out, sequence, chunk), arrays,
+                          {"sequence": sequence, "chunk": chunk, "config_digest": self.digest,
+                           "dataset_digest": self.dataset_digest,
+                           "device_ids": json.dumps([d.id for d in self.cfg.devices])})
+        return len(arrays["time"])
+
+    def _in_workers(self, todo: list[tuple[int, int]]):
+        """Yield (frames, cameras) per chunk as ``self.workers`` spawned processes write them."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        workers = min(self.workers, len(todo))
+        log.info("generating in %d worker processes, one Genesis scene each", workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+                                 initargs=(self.cfg.model_dump_json(), str(self.out), self.backend, workers)) as pool:
+            for future in as_completed([pool.submit(_worker_chunk, s, c) for s, c in todo]):
+                yield future.result()
 
     def _camera_info(self) -> dict:
         """Intrinsics and world->camera extrinsics per device (from the last manifest if nothing was rendered)."""
@@ -350,3 +388,24 @@ class Generator:
         }
         write_json_atomic(self.out / "manifest.json", manifest)
         return manifest
+
+
+_WORKER: Generator | None = None
+
+
+def _worker_init(config_json: str, out: str, backend: str, workers: int) -> None:
+    """A generation worker process: its own Generator and scene; BLAS and torch on this process's share of CPUs."""
+    global _WORKER
+    import os
+
+    import torch
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    torch.set_num_threads(threads)
+    _WORKER = Generator(SceneConfig.model_validate_json(config_json), out, backend=backend)
+
+
+def _worker_chunk(sequence: int, chunk: int) -> tuple[int, dict]:
+    """Write one chunk in a worker; (its frames, the cameras' calibration) back to the driver."""
+    return _WORKER.write_chunk(sequence, chunk), _WORKER._camera_info()
+

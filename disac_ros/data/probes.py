@@ -14,6 +14,10 @@
   false-detection rate (detected elsewhere: clutter or noise taken for the target), per class and per bin of
   :data:`SPEED_BINS` of the true radial speed |v_r| (the MTI keeps little of a target under a tenth of a Doppler
   bin); on blocked samples the share of false detections.
+* **(d) The camera alone classifies the class?** (datasets with ``camera.crop``) HOG and colour features of the
+  radar-cued crops and a logistic regression (:mod:`disac_ros.data.camera_probe`), fitted on the train split's
+  crops of every device, scored on the probe split's, overall, per camera condition, per fog visibility bin
+  (:data:`FOG_BINS`) and on the samples the camera sees (``visible``).
 * **(c) Speed alone classifies the class?** A histogram Bayes classifier on the true speed of the target, fit on
   the train split, scored on the probe split (height is left out: a radar measures it through pitch and range, so
   it is a fair cue).
@@ -40,8 +44,10 @@ from disac_ros.sim.labels import label_errors
 ON_TARGET_M = 6.0
 #: Bins of the true |radial velocity| [m/s] the detector's rates are reported in.
 SPEED_BINS = (0.0, 0.5, 1.5, 3.0, math.inf)
+#: Fog visibility bins [m] the camera probe reports (the densest first).
+FOG_BINS = (0.0, 120.0, 200.0, math.inf)
 #: Bump when a probe is added or changed: kept probes of another version are computed again.
-VERSION = 2  # 2: the detector's rates
+VERSION = 3  # 2: the detector's rates; 3: the camera probe
 PARAMETER_UNITS = {"distance": "m", "azimuth": "rad", "pitch": "rad", "radial_velocity": "m/s"}
 #: The split the probes are scored on (fitted on train): validation, never test.
 PROBE_SPLIT = "val"
@@ -153,6 +159,53 @@ def detector_rates(scored: dict) -> dict:
             "blocked": rates(~los)}
 
 
+def _crops(root: Path, manifest: dict, split: str) -> dict[str, np.ndarray]:
+    """Every device's crops of ``split`` [M, S, S, 3] with class ids, condition groups and visibility [M]."""
+    from disac_ros.sim.conditions import CONDITION_KINDS
+
+    reader, wanted = store.ChunkReader(root), set(manifest["splits"][split])
+    classes = np.array([t["class_id"] for t in manifest["targets"]])
+    parts: dict[str, list] = {"crops": [], "class_id": [], "group": [], "fog_bin": [], "visible": []}
+    edges = list(zip(FOG_BINS[:-1], FOG_BINS[1:], strict=True))
+    for c in manifest["chunks"]:
+        if c["sequence"] not in wanted:
+            continue
+        f = reader.file(c["sequence"], c["chunk"])
+        crop = f["crop"][()]                                                   # [F, D, N, S, S, 3]
+        F, D, N = crop.shape[:3]
+        kind = np.array(CONDITION_KINDS)[f["condition"][()]]                 # [F]
+        vis = f["fog_visibility"][()]
+        fog_bin = np.array([next((f"fog V {lo:g}-{hi:g} m" if math.isfinite(hi) else f"fog V >= {lo:g} m")
+                                 for lo, hi in edges if lo <= v < hi) if k == "fog" else "" for k, v in zip(kind, vis,
+                                                                                                          strict=True)])
+        parts["crops"].append(crop.reshape(F * D * N, *crop.shape[3:]))
+        parts["class_id"].append(np.tile(classes, F * D))
+        parts["group"].append(np.repeat(kind, D * N))
+        parts["fog_bin"].append(np.repeat(fog_bin, D * N))
+        parts["visible"].append(f["visible"][()].reshape(F * D * N))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def camera_class_probe(root: str | Path, manifest: dict | None = None) -> dict | None:
+    """Probe (d): the camera-only classifier on the radar-cued crops (None for a dataset without crops)."""
+    from disac_ros.data.camera_probe import camera_probe
+
+    root = Path(root)
+    manifest = manifest or store.load_manifest(root)
+    if not manifest["config"]["camera"].get("crop"):
+        return None
+    train, val = _crops(root, manifest, "train"), _crops(root, manifest, PROBE_SPLIT)
+    groups = np.where(val["fog_bin"] != "", val["fog_bin"], val["group"])
+    out = camera_probe(train["crops"], train["class_id"], val["crops"], val["class_id"], groups)
+    out["per_condition"] = camera_probe(train["crops"], train["class_id"], val["crops"], val["class_id"],
+                                        val["group"])["per_group"]
+    seen = val["visible"]
+    out["visible"] = camera_probe(train["crops"], train["class_id"], val["crops"][seen], val["class_id"][seen],
+                                  val["group"][seen])
+    out["sequences"] = len(manifest["splits"][PROBE_SPLIT])
+    return out
+
+
 def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     """Probes (a)-(c) of the dataset at ``root`` (see the module docstring); JSON-serialisable."""
     root = Path(root)
@@ -170,6 +223,9 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
                              "per device",
         "speed_class_probe": f"histogram Bayes on the true speed, fit on train, scored on {PROBE_SPLIT} (all "
                              "devices' samples)",
+        "camera_class_probe": f"HOG + colour histogram + logistic regression (data/camera_probe.py) on the "
+                              f"radar-cued crops of every device, fit on train, scored on {PROBE_SPLIT}, per camera "
+                              "condition, fog visibility bin and on the samples the camera sees",
     }, "split": PROBE_SPLIT}
     speed: dict[str, list] = {"train": [], PROBE_SPLIT: [], "y_train": [], f"y_{PROBE_SPLIT}": []}
     for k, device in enumerate(cfg.devices):
@@ -198,6 +254,7 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     x_tr, y_tr = np.concatenate(speed["train"]), np.concatenate(speed["y_train"])
     x_te, y_te = np.concatenate(speed[PROBE_SPLIT]), np.concatenate(speed[f"y_{PROBE_SPLIT}"])
     out["speed_class_probe"] = float(np.mean(HistogramClassifier().fit(x_tr, y_tr).predict(x_te) == y_te))
+    out["camera_class_probe"] = camera_class_probe(root, manifest)
     out["samples_per_device"] = int(len(y_te) // len(cfg.devices))
     out["sequences"] = len(manifest["splits"][PROBE_SPLIT])
     return out
@@ -244,4 +301,15 @@ def format_probes(probes: dict) -> str:
     lines.append("one-device class probe on echo level and range (QDA): " + ", ".join(
         f"{d} {100 * v:.1f} %" for d, v in probes["level_class_probe"].items()))
     lines.append(f"class probe on true speed alone (histogram Bayes): {100 * probes['speed_class_probe']:.1f} %")
+    cam = probes.get("camera_class_probe")
+    if cam:
+        def groups(table: dict) -> str:
+            return ", ".join(f"{g} {100 * r['accuracy']:.1f} % ({r['samples']})" for g, r in sorted(table.items()))
+
+        lines.append(f"camera-only class probe on the radar-cued crops (HOG + logistic regression, every device): "
+                     f"{100 * cam['accuracy']:.1f} % of {cam['samples']}; per condition: "
+                     f"{groups(cam['per_condition'])}; fog by visibility: "
+                     f"{groups({g: r for g, r in cam['per_group'].items() if g.startswith('fog')})}; "
+                     f"on the samples the camera sees: {100 * cam['visible']['accuracy']:.1f} % "
+                     f"({groups(cam['visible']['per_group'])})")
     return "\n".join(lines)

@@ -71,9 +71,9 @@ def write_chunk(path: Path, arrays: dict[str, np.ndarray], attrs: dict) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     with h5py.File(tmp, "w") as f:
         for key, value in arrays.items():
-            if key == "image":
+            if key in ("image", "thumbnail", "crop"):  # one image (crop) an HDF5 chunk: a sample reads only its own
                 f.create_dataset(key, data=value, compression="gzip", compression_opts=4,
-                                 chunks=(1, 1, *value.shape[2:]))
+                                 chunks=(1,) * (value.ndim - 3) + value.shape[-3:])
             elif value.ndim >= 2:
                 f.create_dataset(key, data=value, compression="gzip", compression_opts=4)
             else:

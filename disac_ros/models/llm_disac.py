@@ -46,7 +46,7 @@ class DeviceModel(nn.Module):
     channel, decoder or head: :mod:`disac_ros.deploy`).
     """
 
-    def __init__(self, cfg: ModelConfig, image_size: int, echo_shape: tuple[int, int, int],
+    def __init__(self, cfg: ModelConfig, image_size: int | tuple[int, int], echo_shape: tuple[int, int, int],
                  link: bool | None = None, replicas: torch.Tensor | None = None,
                  array_shape: tuple[int, int] | None = None, detection: DetectionLayout | None = None,
                  transmitter_only: bool = False):

@@ -29,10 +29,10 @@ thousands of echoes; :func:`classical_estimate` for one) runs four documented st
 (d) Detection. ``peak_snr`` = |Z|^2 / (sigma_n^2 N) compares the fully coherent peak Z (range, angles and Doppler
     matched) with the noise power sigma_n^2 that the radar config fixes (``radar.noise_power``), N the samples the
     filter integrates (replica samples x antennas x chirps): its expectation is 1 + the integrated SNR of
-    ``radar.radar_budget``. Two detectors (``detector``):
+    ``radar.radar_budget``. Two detectors (``radar.detector``, or the ``detector`` argument):
 
-    * ``mti_cfar`` (default, :data:`DETECTOR`), what a radar engineer uses in clutter (Richards, Fundamentals of
-      Radar Signal Processing, 2nd ed., chs. 5 and 6): first a zero-Doppler notch (MTI), each sample's mean over
+    * ``mti_cfar`` (the default), what a radar engineer uses in clutter (Richards, Fundamentals of Radar Signal
+      Processing, 2nd ed., chs. 5 and 6): first a zero-Doppler notch (MTI), each sample's mean over
       the chirps removed before (a), so steady clutter (ground, walls, corners: ``sim/clutter.py``) cancels and
       a target keeps the share 1 - |D(w)|^2 / C^2 of its power (D the Dirichlet kernel; a target under a tenth of
       a Doppler bin, ~0.4 m/s with 8 chirps of 0.5 ms, keeps under 5 %); then a cell-averaging CFAR along range
@@ -75,9 +75,8 @@ from disac_ros.sim import radar
 from disac_ros.sim.labels import sensing_labels
 
 DETECTION_THRESHOLD_DB = 13.0
-#: The baseline's detector: ``mti_cfar`` (zero-Doppler notch, then CA-CFAR) or ``fixed`` (the known-noise threshold).
+#: The baseline's detectors (``radar.detector``): ``mti_cfar`` (zero-Doppler notch, then CA-CFAR) or ``fixed``.
 DETECTORS = ("mti_cfar", "fixed")
-DETECTOR = "mti_cfar"
 CFAR_PFA = 1e-7        # design false-alarm probability per cell of the range x Doppler x angle cube
 CFAR_GUARD = 2         # guard cells on each side of the cell under test, in range
 CFAR_TRAINING = 8      # training cells on each side, in range
@@ -244,7 +243,7 @@ def coarse_cube(x: np.ndarray, cfg: RadarConfig) -> np.ndarray:
 
 
 def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: int,
-           detector: str = DETECTOR) -> dict[str, np.ndarray]:
+           detector: str = "mti_cfar") -> dict[str, np.ndarray]:
     """Steps (a)-(c) and the coherent peak for echoes [B, C, A, S]; array-frame results [B]."""
     b, n_chirps, n_ant, n_s = x.shape
     if detector == "mti_cfar" and n_chirps > 1:  # zero-Doppler notch: remove each sample's mean over the chirps
@@ -323,15 +322,16 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
 
 def classical_estimates(echoes: np.ndarray, cfg: RadarConfig, poses: radar.ArrayPose | Sequence[radar.ArrayPose],
                         fallback, threshold_db: float = DETECTION_THRESHOLD_DB, angle_fft: int = ANGLE_FFT,
-                        doppler_oversample: int = DOPPLER_OVERSAMPLE, detector: str = DETECTOR) -> Estimates:
+                        doppler_oversample: int = DOPPLER_OVERSAMPLE, detector: str | None = None) -> Estimates:
     """Classical estimates of echoes [M, C, A, S] (module docstring, steps a-d): :class:`Estimates` of arrays [M].
 
     ``poses``: one :class:`~disac_ros.sim.radar.ArrayPose` for all echoes or one per echo; ``fallback``: the
     world point [3] (or one per echo, [M, 3]) reported when a target is not detected, the region's centre.
-    ``detector``: ``mti_cfar`` (default) or ``fixed`` (``threshold_db`` against the known noise).
+    ``detector``: ``mti_cfar`` or ``fixed`` (``threshold_db`` against the known noise); None: ``cfg.detector``.
     Raises ValueError for echoes of another config, an unknown detector, or poses / fallback points that do not
     match M.
     """
+    detector = cfg.detector if detector is None else detector
     if detector not in DETECTORS:
         raise ValueError(f"classical_estimates: detector must be one of {DETECTORS}, got {detector!r}")
     echoes = np.asarray(echoes)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from disac_ros.data import store
+from disac_ros.data.crops import CROP_PX
 from disac_ros.data.datasets import DeviceTargetDataset, MultiDeviceDataset
 
 pytestmark = pytest.mark.slow
@@ -19,7 +20,11 @@ def test_torch_datasets(cfg, dataset):
         assert seen[split] == set(m["splits"][split])
         if len(ds):
             x = ds[0]
-            assert x["image"].shape == (3, cfg.camera.height, cfg.camera.width)
+            assert x["image"].shape == (3, CROP_PX, CROP_PX)                   # the target's radar-cued crop
+            k, n = int(x["device"]), int(x["target"])
+            (s, c, i), _, _ = ds.index[0]
+            np.testing.assert_array_equal((x["image"].permute(1, 2, 0) * 255).round().byte().numpy(),
+                                          ds.reader.file(s, c)["crop"][i, k, n])
             assert x["echo"].shape == (cfg.radar.num_chirps, cfg.radar.num_antennas, cfg.radar.num_samples)
             assert ((x["labels_norm"] > 0) & (x["labels_norm"] < 1)).all()
             assert np.allclose(ds.denormalize(x["labels_norm"]), x["labels"], atol=1e-4)

@@ -50,15 +50,18 @@ def test_stored_labels_match_equations(cfg, dataset):
         assert arrays["labels"][0, 0, 0, 0] == pytest.approx(np.hypot(*(p - d)[:2]), rel=1e-5)
 
 
-def test_echo_and_image_shapes(cfg, dataset):
+def test_echo_crop_and_thumbnail_shapes(cfg, dataset):
+    from disac_ros.data.crops import CROP_PX, THUMBNAIL_WIDTH
+
     r = cfg.radar
     arrays = next(iter(_read_all(dataset).values()))
-    F = arrays["time"].shape[0]
-    assert arrays["image"].shape == (F, len(cfg.devices), cfg.camera.height, cfg.camera.width, 3)
-    assert arrays["echo"].shape == (F, len(cfg.devices), len(cfg.targets), r.num_chirps, r.num_antennas,
-                                    r.num_samples)
+    F, D, N = arrays["time"].shape[0], len(cfg.devices), len(cfg.targets)
+    assert cfg.camera.crop and "image" not in arrays        # what training needs: the crops, and thumbnails
+    assert arrays["crop"].shape == (F, D, N, CROP_PX, CROP_PX, 3) and arrays["crop"].max() > 0
+    assert arrays["thumbnail"].shape == (F, D, round(cfg.camera.height * THUMBNAIL_WIDTH / cfg.camera.width),
+                                         THUMBNAIL_WIDTH, 3)
+    assert arrays["echo"].shape == (F, D, N, r.num_chirps, r.num_antennas, r.num_samples)
     assert arrays["echo"].dtype == np.complex64
-    assert arrays["image"].max() > 0
 
 
 def test_same_seed_same_data_and_resume_equals_uninterrupted(cfg, scene, dataset, tmp_path, monkeypatch):
@@ -84,6 +87,21 @@ def test_same_seed_same_data_and_resume_equals_uninterrupted(cfg, scene, dataset
     for path in a:
         for key in a[path]:
             np.testing.assert_array_equal(a[path][key], b[path][key], err_msg=f"{path}:{key}")
+
+
+def test_two_worker_processes_write_the_same_data(cfg, dataset, tmp_path):
+    """disac generate --workers 2: two spawned processes, a Genesis scene each, share the chunks; every array of
+    every chunk equals the one-process dataset's, and the driver writes the same manifest (calibration included)."""
+    out = Generator(cfg, tmp_path / "two", workers=2).run(progress=False)
+    a, b = _read_all(dataset), _read_all(tmp_path / "two")
+    assert a.keys() == b.keys()
+    for path in a:
+        for key in a[path]:
+            np.testing.assert_array_equal(a[path][key], b[path][key], err_msg=f"{path}:{key}")
+    one = store.load_manifest(dataset)
+    assert out["cameras"] == one["cameras"] and out["chunks"] == one["chunks"]
+    with pytest.raises(ValueError, match="workers"):
+        Generator(cfg, tmp_path / "none", workers=0)
 
 
 def test_corrupt_chunk_is_detected_and_regenerated(cfg, scene, dataset, tmp_path):

@@ -1,4 +1,4 @@
-"""With every switch of the outdoor world off (``clutter.model: none``, survey errors 0, the ``fixed`` detector) the
+"""With every switch of the outdoor world off (``clutter.model: none``, survey errors 0, ``radar.detector: fixed``) the
 generator's labels, echoes, losses and RCS draws and the classical estimates are those of the world before it, bit
 for bit: SHA-256 of two frames of two sequences of each preset, computed on commit ff22151 (the last one without
 clutter) with the same calls but the new keywords."""
@@ -17,7 +17,9 @@ from disac_ros.sim.radar import ArrayPose
 
 BEFORE = {"smoke": "3719f73ee7e83429870b913f4475352b94f4dd45856a1e21ee82ceff07a5c461",
           "default": "6aa8e264380ddf45fada1dec694ebc94f8c863c3fbb3c45e8e0664b4e095a904"}
-OFF = {"clutter": {"model": "none"}, "survey": {"position_sigma_m": 0.0, "heading_sigma_deg": 0.0}}
+OFF = {"clutter": {"model": "none"}, "survey": {"position_sigma_m": 0.0, "heading_sigma_deg": 0.0},
+       "radar": {"detector": "fixed"},   # the camera's switches too (they leave echoes and labels alone):
+       "camera": {"crop": False, "width": 128, "height": 128, "fov": 55.0}, "conditions": {"sensor_noise": "low_light"}}
 
 
 def _digest(cfg) -> str:
@@ -34,7 +36,7 @@ def _digest(cfg) -> str:
             known = cfg.surveyed()
             for k, d in enumerate(known.devices):
                 pose = ArrayPose.from_device(d.position, d.lookat, cfg.radar.boresight)
-                e = classical_estimates(s.echoes[k], cfg.radar, pose, np.zeros(3), detector="fixed")
+                e = classical_estimates(s.echoes[k], cfg.radar, pose, np.zeros(3))   # radar.detector
                 for name in ("detected", "peak_snr_db", "distance", "azimuth", "pitch", "radial_velocity", "rcs_db"):
                     h.update(np.ascontiguousarray(getattr(e, name)).tobytes())
     return h.hexdigest()
@@ -49,6 +51,6 @@ def test_every_switch_off_reproduces_the_earlier_world(preset):
 
 def test_the_default_world_differs_from_the_earlier_one():
     """The hashes above can fail: with clutter on (and the survey errors that do not enter echoes) they change."""
-    cfg = load_scene(preset="smoke", overrides={"survey": OFF["survey"]})
+    cfg = load_scene(preset="smoke", overrides={"survey": OFF["survey"], "radar": OFF["radar"]})
     assert cfg.clutter.model == "scene"
     assert _digest(cfg) != BEFORE["smoke"]

@@ -80,13 +80,17 @@ def test_step_places_the_drawn_variants(bridge):
 
 
 def test_the_bridge_senses_a_scene_state_as_the_generator_did(rclpy_context, smoke_cfg, smoke_scene, smoke_data,
-                                                               monkeypatch, published):
+                                                               smoke_run, monkeypatch, published):
     """Issue 15: with ``sequence_offset`` 0 the bridge replays dataset sequence 0; every frame's image, echoes and
-    labels equal what the generator wrote for it (the same trajectories, render, camera and radar noise)."""
+    labels equal what the generator wrote for it (the same trajectories, render, camera and radar noise). Issue 29:
+    the live encoder's camera input (``SensingDevice.inputs``: the radar-cued crops of the published image around
+    its own detections of the published echoes) is the generator's stored crops, pixel for pixel, and the
+    published image's thumbnail is the stored one."""
     from rclpy.parameter import Parameter
 
     import disac_ros.sim.scene
-    from disac_ros.data import store
+    from disac_ros.data import crops, store
+    from disac_ros.inference import SensingDevice
     from disac_ros.nodes.genesis_bridge import GenesisBridge
     from disac_ros.ros.convert import msg_to_echo, msg_to_image
 
@@ -104,11 +108,20 @@ def test_the_bridge_senses_a_scene_state_as_the_generator_did(rclpy_context, smo
         for _ in range(frames):
             node.step()
         N = len(node.cfg.targets)
+        assert node.cfg.camera.crop and "image" not in chunk   # the dataset keeps crops and thumbnails
         for k, d in enumerate(ids):
             live_images = np.stack([msg_to_image(m) for m in images[d]])
-            np.testing.assert_array_equal(live_images, chunk["image"][:, k], err_msg=f"{d}'s images")
             live_echoes = np.stack([msg_to_echo(m) for m in echoes[d]]).reshape(frames, N, *chunk["echo"].shape[3:])
             np.testing.assert_array_equal(live_echoes, chunk["echo"][:, k], err_msg=f"{d}'s echoes")
+            np.testing.assert_array_equal(np.stack([crops.thumbnail(im) for im in live_images]),
+                                          chunk["thumbnail"][:, k], err_msg=f"{d}'s images")
+            if k == 0:
+                continue  # the center encodes nothing; its crops are the aggregator's, the same function
+            encoder = SensingDevice.load(smoke_run, d)
+            for f in range(frames):
+                image, _, _ = encoder.inputs(d, live_images[f], live_echoes[f])
+                live_crops = (image.permute(0, 2, 3, 1).cpu().numpy() * 255).round().astype(np.uint8)
+                np.testing.assert_array_equal(live_crops, chunk["crop"][f, k], err_msg=f"{d}'s crops, frame {f}")
         labels = np.array([[[t.distance, t.azimuth, t.pitch, t.radial_velocity] for t in m.targets] for m in truth])
         np.testing.assert_allclose(labels, chunk["labels"][:, 0], rtol=1e-6, atol=1e-6)  # float32 in the dataset
     finally:

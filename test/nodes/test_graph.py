@@ -253,11 +253,14 @@ def test_malformed_inputs_are_logged_and_dropped(graph):
     radar = load_scene(preset="smoke").radar
     shape = (radar.num_chirps, radar.num_antennas, radar.num_samples)
 
-    def image(encoding: str, size: int, stamp: float, channels: int = 3) -> Image:
-        msg = Image(height=size, width=size, encoding=encoding, step=channels * size)
+    def image(encoding: str, size: int | tuple[int, int], stamp: float, channels: int = 3) -> Image:
+        width, height = (size, size) if isinstance(size, int) else size
+        msg = Image(height=height, width=width, encoding=encoding, step=channels * width)
         msg.header.stamp = to_time(stamp)
-        msg.data = bytes(channels * size * size)
+        msg.data = bytes(channels * width * height)
         return msg
+
+    camera = load_scene(preset="smoke").camera
 
     nan_echo = echo_to_msg(np.full(shape, np.nan, np.complex64), radar, "device_1", 0, to_time(now + 0.5), "r")
     alien_echo = echo_to_msg(np.zeros(shape, np.complex64), radar, "device_9", 0, to_time(now + 0.5), "r")
@@ -268,7 +271,7 @@ def test_malformed_inputs_are_logged_and_dropped(graph):
     inputs = [("image", image("mono8", 64, now + 0.5, channels=1), encoder, "dropped (encoding)"),
               ("image", image("rgb8", 32, now + 0.5), encoder, "dropped (size)"),
               ("echo", nan_echo, encoder, "dropped (nan)"), ("echo", alien_echo, encoder, "dropped (unknown_device)"),
-              ("image", image("rgb8", 64, 0.0), encoder, "dropped (stale)"),
+              ("image", image("rgb8", (camera.width, camera.height), 0.0), encoder, "dropped (stale)"),
               ("rx", alien_code, "aggregator", "dropped (unknown_device)")]
     tx_before = len(graph.tx)
     targets_before = len(graph.targets)

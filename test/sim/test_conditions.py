@@ -19,7 +19,7 @@ from disac_ros.sim.conditions import (
     srgb_to_linear,
 )
 
-CFG = ConditionsConfig(fog_airlight=0.8, full_well=2000.0, read_noise=4.0)
+CFG = ConditionsConfig(fog_airlight=0.8, full_well=2000.0, read_noise=4.0, sensor_noise="low_light")  # noise-free
 
 
 def _srgb(linear: float) -> float:
@@ -47,6 +47,25 @@ def test_clear_returns_the_input_values():
     np.testing.assert_array_equal(out, rgb)
     assert not needs_depth(Condition("clear")) and not needs_depth(Condition("low_light", gain=0.1))
     assert needs_depth(Condition("fog", visibility_m=50.0))
+
+
+def test_every_exposure_has_the_sensors_shot_and_read_noise_in_clear_air_and_fog():
+    """sensor_noise: every_image (the default): a flat grey scene's linear values spread by the shot and read noise
+    of its electrons, sqrt(x FW + r^2) / FW; in fog the noise is added to the fogged (brighter, flatter) image."""
+    cfg = ConditionsConfig(full_well=2000.0, read_noise=4.0)
+    assert cfg.sensor_noise == "every_image"
+    flat = np.full((200, 200, 3), 188, dtype=np.uint8)                  # linear 0.5
+    x = srgb_to_linear(188 / 255)
+    lin = decode(apply_condition(flat, Condition("clear"), cfg, np.random.default_rng(3)))
+    assert lin.mean() == pytest.approx(x, rel=0.01)
+    assert lin.std() == pytest.approx(np.sqrt(x * 2000 + 16) / 2000, rel=0.1)
+    again = apply_condition(flat, Condition("clear"), cfg, np.random.default_rng(3))
+    np.testing.assert_array_equal(again, apply_condition(flat, Condition("clear"), cfg, np.random.default_rng(3)))
+    fog = decode(apply_condition(flat, Condition("fog", visibility_m=60.0), cfg, np.random.default_rng(4),
+                                 depth=np.full((200, 200), 60.0)))
+    y = 0.02 * x + cfg.fog_airlight * 0.98
+    assert fog.mean() == pytest.approx(y, rel=0.01) and fog.std() == pytest.approx(np.sqrt(y * 2000 + 16) / 2000,
+                                                                                   rel=0.1)
 
 
 def test_fog_koschmieder_in_linear_light():
@@ -141,7 +160,7 @@ def test_low_light_mean_scales_with_gain_in_linear_light():
 
 
 def test_low_light_without_noise_is_the_scaled_image():
-    cfg = ConditionsConfig(full_well=1e9, read_noise=0.0)   # shot noise negligible
+    cfg = ConditionsConfig(full_well=1e14, read_noise=0.0)  # shot noise negligible (relative std ~1e-7)
     rgb = np.random.default_rng(6).integers(0, 256, (5, 5, 3), dtype=np.uint8)
     out = apply_condition(rgb, Condition("low_light", gain=0.25), cfg, np.random.default_rng(7))
     expected = np.array([round(_srgb(_lin(int(c)) * 0.25) * 255) for c in rgb.ravel()]).reshape(rgb.shape)

@@ -24,8 +24,11 @@ def train_cfg():
 
 
 def device_model(model_cfg, data):
-    image, echo = store.input_shapes(store.load_manifest(data))
-    return DeviceModel(model_cfg, image_size=image[0], echo_shape=echo)
+    from disac_ros.data.crops import model_image_shape
+
+    manifest = store.load_manifest(data)
+    return DeviceModel(model_cfg, image_size=model_image_shape(manifest)[:2],
+                       echo_shape=store.input_shapes(manifest)[1])
 
 
 def test_lr_warms_up_then_decays():
