@@ -7,7 +7,9 @@ Usage (after `source .venv/env.sh`):
 
 For each preset: the scene build, the median render time per camera (RGB + segmentation, and with depth as fog
 needs it), the median of the generator's ``frame_sensing`` (labels, blockage, every device's echoes and clutter)
-and the frames per second of the two together, with the machine it ran on. ``--set`` overrides scene fields as
+and the frames per second of the two together; and the live bridge's work per frame (every camera rendered without
+segmentation, the sensor noise, the Image messages built, the echoes; DDS publishing left out) and the frame rate
+it bounds, with the machine it ran on. ``--set`` overrides scene fields as
 ``disac generate --set`` does.
 """
 from __future__ import annotations
@@ -33,7 +35,9 @@ def machine() -> str:
 def bench(preset: str, frames: int, overrides: list[str]) -> dict:
     from disac_ros.config import dotted_overrides, load_scene
     from disac_ros.data.generate import frame_sensing
+    from disac_ros.ros.convert import image_to_msg, to_time
     from disac_ros.sim.clutter import scene_clutter
+    from disac_ros.sim.conditions import CLEAR, apply_condition
     from disac_ros.sim.motion import sequence_trajectories
     from disac_ros.sim.scene import GenesisScene
 
@@ -45,7 +49,7 @@ def bench(preset: str, frames: int, overrides: list[str]) -> dict:
     scene_clutter(cfg)  # built once per process and world
     clutter_build = time.perf_counter() - t0
     trajectories = sequence_trajectories(cfg, cfg.seed, 0)
-    render, render_depth, sensing = [], [], []
+    render, render_depth, sensing, bridge = [], [], [], []
     for f in range(frames + 1):  # the first frame is a warm-up
         t = f / cfg.dataset.fps
         pos = np.array([tr.position(t) for tr in trajectories])
@@ -59,10 +63,16 @@ def bench(preset: str, frames: int, overrides: list[str]) -> dict:
         r2 = time.perf_counter()
         frame_sensing(cfg, pos, vel, yaw, np.array([tr.size for tr in trajectories]), np.random.default_rng(f))
         r3 = time.perf_counter()
+        views = scene.render(segmentation=False)                 # what the live bridge renders and publishes
+        noise = np.random.default_rng([cfg.seed, 0, f, 23])
+        for dev in cfg.devices:
+            image_to_msg(apply_condition(views[dev.id].rgb, CLEAR, cfg.conditions, noise), to_time(t), dev.id)
+        r4 = time.perf_counter()
         if f:
             render.append((r1 - r0) / len(cfg.devices))
             render_depth.append((r2 - r1) / len(cfg.devices))
             sensing.append(r3 - r2)
+            bridge.append(r4 - r3 + r3 - r2)
     scene.close()
     frame_s = len(cfg.devices) * float(np.median(render)) + float(np.median(sensing))
     return {"preset": preset, "overrides": overrides, "resolution": f"{cfg.camera.width}x{cfg.camera.height}",
@@ -71,7 +81,9 @@ def bench(preset: str, frames: int, overrides: list[str]) -> dict:
             "render_ms_per_camera": round(1e3 * float(np.median(render)), 1),
             "render_depth_ms_per_camera": round(1e3 * float(np.median(render_depth)), 1),
             "sensing_ms_per_frame": round(1e3 * float(np.median(sensing)), 1),
-            "frames_per_s": round(1.0 / frame_s, 2), "frames": frames}
+            "frames_per_s": round(1.0 / frame_s, 2),
+            "bridge_ms_per_frame": round(1e3 * float(np.median(bridge)), 1),
+            "bridge_frames_per_s": round(1.0 / float(np.median(bridge)), 2), "frames": frames}
 
 
 def main() -> None:
@@ -84,14 +96,14 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"{'preset':<8} {'res':>9} {'build s':>8} {'render ms/cam':>14} {'+depth ms/cam':>14} {'echoes ms':>10} "
-          f"{'frames/s':>9}")
+          f"{'frames/s':>9} {'bridge frames/s':>16}")
     results = []
     for preset in args.presets:
         r = bench(preset, args.frames, args.overrides)
         results.append(r)
         print(f"{r['preset']:<8} {r['resolution']:>9} {r['build_s']:>8.1f} {r['render_ms_per_camera']:>14.1f} "
-              f"{r['render_depth_ms_per_camera']:>14.1f} {r['sensing_ms_per_frame']:>10.1f} {r['frames_per_s']:>9.2f}",
-              flush=True)
+              f"{r['render_depth_ms_per_camera']:>14.1f} {r['sensing_ms_per_frame']:>10.1f} {r['frames_per_s']:>9.2f} "
+              f"{r['bridge_frames_per_s']:>16.2f}", flush=True)
     if args.json:
         from disac_ros.files import write_json_atomic
 

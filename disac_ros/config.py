@@ -372,6 +372,11 @@ SAMPLING_FIELDS: tuple[str, ...] = ("seed", "dataset.sequences", "dataset.durati
                                     "dataset.chunk_frames")
 
 
+#: Bump when the classical detector (sim/estimators.py) or the crops (data/crops.py) change what a stored crop
+#: holds: datasets with ``camera.crop`` then get another :meth:`SceneConfig.dataset_digest` (and are regenerated).
+CROP_CUE_VERSION = 1
+
+
 def _sha16(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -515,9 +520,14 @@ class SceneConfig(_Strict):
         """A dataset's identity: the world's :meth:`digest` and :meth:`sampling` together.
 
         What a dataset directory is resumed by (``generation.json``), what ``data/<preset>-<digest>`` is named by,
-        and what a run records as the data it was trained on (``dataset_digest`` in ``run.json``).
+        and what a run records as the data it was trained on (``dataset_digest`` in ``run.json``). With
+        ``camera.crop`` also :data:`CROP_CUE_VERSION`: the crops a dataset stores are placed by the classical
+        detector, so a dataset cued by another version of it is another dataset.
         """
-        return _sha16({"world": self.digest(), "sampling": self.sampling()})
+        identity = {"world": self.digest(), "sampling": self.sampling()}
+        if self.camera.crop:  # the stored crops are cued by the classical detector of this code
+            identity["crops_cued_by"] = CROP_CUE_VERSION
+        return _sha16(identity)
 
     @property
     def max_distance(self) -> float:

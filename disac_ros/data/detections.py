@@ -29,7 +29,7 @@ from disac_ros.sim.radar import ArrayPose
 log = logging.getLogger(__name__)
 
 #: Bump when the estimator or the cache layout changes: cached files of another version are recomputed.
-VERSION = 3  # 2: the MTI + CA-CFAR detector and its cfar_db field; 3: surveyed poses
+VERSION = 4  # 2: the MTI + CA-CFAR detector and its cfar_db field; 3: surveyed poses; 4: the CFAR's minimum range
 CACHE_FILE = "detections.npz"
 #: The estimate fields kept per echo, in the cache's last axis.
 FIELDS = ("detected", "peak_snr_db", "slant_range", "distance", "azimuth", "pitch", "radial_velocity", "rcs_db",
@@ -191,7 +191,7 @@ def detection_features(est: np.ndarray, manifest: dict, k: int) -> np.ndarray:
     columns = [detected.astype(np.float64), np.clip(np.nan_to_num(get["peak_snr_db"]) / 20.0, -1.0, 4.0),
                points[:, 0] / (half[0] / 2), points[:, 1] / (half[1] / 2), points[:, 2] / HEIGHT_SCALE_M,
                *np.clip(prior, _PRIOR_CLIP, 1 - _PRIOR_CLIP).T, np.cos(get["azimuth"]), np.sin(get["azimuth"]),
-               np.where(detected, np.nan_to_num(get["rcs_db"]) / RCS_SCALE_DB, 0.0), *cue.T]
+               np.where(detected, np.clip(np.nan_to_num(get["rcs_db"]) / RCS_SCALE_DB, -10.0, 10.0), 0.0), *cue.T]
     return np.stack(columns, axis=-1).astype(np.float32)
 
 

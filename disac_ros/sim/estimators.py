@@ -39,7 +39,10 @@ thousands of echoes; :func:`classical_estimate` for one) runs four documented st
       on the cube of (a): the range bin is the cell of largest power over its local level (8 training cells on
       each side, beyond 2 guard cells, every second bin: neighbouring bins of the 2.5 m grid share the 3 m
       resolution cell), detected when that ratio reaches alpha = N (Pfa^(-1/N) - 1) for N training cells, the
-      square-law CA-CFAR threshold at a design false-alarm probability per cell Pfa = 1e-7 (:data:`CFAR_PFA`).
+      square-law CA-CFAR threshold at a design false-alarm probability per cell Pfa = 1e-7 (:data:`CFAR_PFA`);
+      the cells within :data:`MIN_RANGE_M` (5 m: the radar's minimum range, every target of the scene is beyond
+      10 m) are not searched, as a radar blanks its first cells (where the window holds no whole chirp and the
+      cell's own training set is one-sided).
       Measured on noise-only echoes of the default radar: 1.03-1.07 x the design rate per cell (at 1e-2 and
       1e-3, cells within 75 m; beyond, the window holds less than half the chirp, the range resolution coarsens
       and the rate rises to ~1.5 x), and 0.9 % of 2,000 echoes have a false alarm somewhere in the cube. Doppler
@@ -65,6 +68,7 @@ angles keep their measured values.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -81,6 +85,7 @@ CFAR_PFA = 1e-7        # design false-alarm probability per cell of the range x 
 CFAR_GUARD = 2         # guard cells on each side of the cell under test, in range
 CFAR_TRAINING = 8      # training cells on each side, in range
 CFAR_SPACING = 2       # every second range bin beyond the guard cells (module docstring)
+MIN_RANGE_M = 5.0      # the CFAR searches beyond this range [m]: the cells before it are the radar's blind zone
 _NOTCH_FLOOR = 0.05    # Doppler inside the notch that kept less than this share of a tone's power is not searched
 ANGLE_FFT = 64
 DOPPLER_OVERSAMPLE = 16
@@ -210,6 +215,11 @@ def cfar_ratio(power: np.ndarray, guard: int = CFAR_GUARD, training: int = CFAR_
     return np.moveaxis(ratio, -1, axis), count
 
 
+def _blind_bins(cfg: RadarConfig) -> int:
+    """Range bins inside :data:`MIN_RANGE_M` (the first samples of the window; at least one)."""
+    return max(1, math.ceil(MIN_RANGE_M / (C / (2 * cfg.sampling_frequency))))
+
+
 def _notch_gain(n_chirps: int, frequency: np.ndarray) -> np.ndarray:
     """Share of a tone's power that removing the mean over ``n_chirps`` chirps keeps, at normalised frequency [...].
 
@@ -257,6 +267,7 @@ def _block(x: np.ndarray, cfg: RadarConfig, angle_fft: int, doppler_oversample: 
     k_d, k_z, k_y = cube.shape[2], 2 * n_z, 2 * n_y
     if detector == "mti_cfar":  # the most significant cell against its range neighbours (CA-CFAR)
         ratio, count = cfar_ratio(cube)
+        ratio[:, :_blind_bins(cfg)] = 0.0   # the radar's minimum range: no detection in its first cells
         i0, kd, ka = np.unravel_index(np.argmax(ratio.reshape(b, -1), axis=1), cube.shape[1:])
         cfar_db = 10 * np.log10(np.maximum(ratio[rows, i0, kd, ka], 1e-30))
         alpha_db = 10 * np.log10(cfar_alpha(CFAR_PFA, count[i0]))
@@ -350,7 +361,10 @@ def classical_estimates(echoes: np.ndarray, cfg: RadarConfig, poses: radar.Array
     # (d) detection: the CFAR's threshold, or the fixed one against the noise power of the config
     with np.errstate(divide="ignore"):
         peak_snr_db = 10 * np.log10(out["peak"] ** 2 / (radar.noise_power(cfg) * out["n_total"]))
-    detected = out["cfar_db"] >= out["alpha_db"] if detector == "mti_cfar" else peak_snr_db >= threshold_db
+    if detector == "mti_cfar":  # a detection whose range falls inside the blind zone is none (a near return's skirt)
+        detected = (out["cfar_db"] >= out["alpha_db"]) & (out["slant_range"] >= MIN_RANGE_M)
+    else:
+        detected = peak_snr_db >= threshold_db
     # world frame: Eqs. (55)-(57) of the estimated point; the fallback point where nothing was detected
     el, az, r = out["pitch_local"], out["azimuth_local"], out["slant_range"]
     local = np.stack([r * np.cos(el) * np.cos(az), -r * np.cos(el) * np.sin(az), -r * np.sin(el)], axis=-1)

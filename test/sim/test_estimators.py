@@ -235,6 +235,20 @@ def test_a_target_slower_than_the_notch_is_lost():
     assert np.linalg.norm(POSE.to_world(25.0, 0.0, 0.0) - point) < 1e-9
 
 
+def test_nothing_is_detected_inside_the_minimum_range():
+    """A moving return at 2.5 m (inside the 5 m blind zone) is not taken; one at 12 m beside it is."""
+    rng = np.random.default_rng(11)
+    near = radar.synthesize_echo(LOUD, 2.5, 0.0, 0.0, 3.0, 100.0, rng, noise=False)
+    far = radar.synthesize_echo(LOUD, 12.0, 0.2, 0.0, 2.0, 1.0, rng, noise=False)
+    sigma = np.sqrt(radar.noise_power(LOUD) / 2)
+    noise = sigma * (rng.standard_normal((10, *near.shape)) + 1j * rng.standard_normal((10, *near.shape)))
+    alone = est.classical_estimates((near + noise).astype(np.complex64), LOUD, POSE, CENTER)
+    assert np.all(~alone.detected | (alone.slant_range >= est.MIN_RANGE_M))
+    both = est.classical_estimates((near + far + noise).astype(np.complex64), LOUD, POSE, CENTER)
+    assert both.detected.all() and np.all(np.abs(both.slant_range - 12.0) < 0.5)
+    assert np.isfinite(both.rcs_db).all()
+
+
 def test_ca_cfar_threshold_holds_its_false_alarm_rate():
     rng = np.random.default_rng(10)
     iid = rng.exponential(1.0, (4000, 60, 8))                             # the formula on independent cells
