@@ -38,14 +38,15 @@ VARIANTS = {
 }
 
 
-def run_variant(name: str, sets: list[str]) -> dict:
+def run_variant(name: str, sets: list[str], refresh: bool = False) -> dict:
     data = ROOT / "data" / f"ablation-{name}"
     disac = [sys.executable, "-m", "disac_ros.cli"]
     t0 = time.monotonic()
     subprocess.run([*disac, "generate", "--preset", "default", "--out", str(data), "--no-progress",
                     *[a for s in sets for a in ("--set", s)]], check=True)
     generate_s = time.monotonic() - t0
-    subprocess.run([*disac, "inspect", str(data)], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*disac, "inspect", str(data), *(["--refresh-probes"] if refresh else [])], check=True,
+                   stdout=subprocess.DEVNULL)
     manifest = json.loads((data / "manifest.json").read_text())
     probes = manifest["probes"]
     return {"sets": sets, "data": str(data.relative_to(ROOT)), "world": manifest["config_digest"],
@@ -59,12 +60,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--json", default=str(ROOT / "results" / "world" / "ablation.json"))
+    parser.add_argument("--refresh", action="store_true", help="compute every variant's probes again")
     args = parser.parse_args()
     path = Path(args.json)
     results = json.loads(path.read_text())["variants"] if path.exists() else {}
     for name in args.variants:
         sets, what = VARIANTS[name]
-        results[name] = {"what": what, **run_variant(name, sets)}
+        results[name] = {"what": what, **run_variant(name, sets, args.refresh)}
         sys.path.insert(0, str(ROOT))
         from disac_ros.files import write_json_atomic
 

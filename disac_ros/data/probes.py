@@ -37,6 +37,7 @@ import numpy as np
 from disac_ros.config import CLASSES
 from disac_ros.data import store
 from disac_ros.data.detections import FIELDS, chunk_key, dataset_estimates
+from disac_ros.data.detections import VERSION as DETECTIONS_VERSION
 from disac_ros.sim.labels import label_errors
 
 #: A detection within this distance of the true slant range is the target's [m] (twice the 3 m range resolution
@@ -212,7 +213,8 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
     manifest = manifest or store.load_manifest(root)
     cfg = store.scene_config(manifest)
     estimates = dataset_estimates(root, manifest, progress=True)
-    out: dict = {"version": VERSION, "classical": {}, "detector": {}, "level_class_probe": {}, "definitions": {
+    out: dict = {"version": VERSION, "detections_version": DETECTIONS_VERSION, "classical": {}, "detector": {},
+                 "level_class_probe": {}, "definitions": {
         "classical": f"frozen classical baseline (sim/estimators.py) on the {PROBE_SPLIT} split; blocked = the path "
                      "crosses a building or another target; RMSE in SI units (distance m horizontal, angles rad, "
                      "velocity m/s)",
@@ -261,8 +263,9 @@ def run_probes(root: str | Path, manifest: dict | None = None) -> dict:
 
 
 def probes_current(probes: dict | None) -> bool:
-    """Whether probes kept in a manifest are of this :data:`VERSION`, scored on :data:`PROBE_SPLIT`."""
-    return bool(probes) and probes.get("split") == PROBE_SPLIT and probes.get("version") == VERSION
+    """Whether probes kept in a manifest are of this :data:`VERSION` and detector, scored on :data:`PROBE_SPLIT`."""
+    return (bool(probes) and probes.get("split") == PROBE_SPLIT and probes.get("version") == VERSION
+            and probes.get("detections_version") == DETECTIONS_VERSION)
 
 
 def format_probes(probes: dict) -> str:
