@@ -158,6 +158,12 @@ def camera_probe(train_crops: np.ndarray, train_y: np.ndarray, val_crops: np.nda
     (JSON-serialisable); ``per_group`` is empty without groups. Raises ValueError on shapes that do not match,
     empty sets, or fewer than 2 classes in train.
     """
+    return group_accuracy(probe_correct(train_crops, train_y, val_crops, val_y, C), val_groups)
+
+
+def probe_correct(train_crops: np.ndarray, train_y: np.ndarray, val_crops: np.ndarray, val_y: np.ndarray,
+                  C: float = 1.0) -> np.ndarray:
+    """Whether each validation crop is classified right [M_val] bool (:func:`camera_probe`'s fit, done once)."""
     train_crops = _check_crops(train_crops, "train_crops")
     val_crops = _check_crops(val_crops, "val_crops")
     train_y, val_y = np.asarray(train_y).reshape(-1), np.asarray(val_y).reshape(-1)
@@ -171,15 +177,21 @@ def camera_probe(train_crops: np.ndarray, train_y: np.ndarray, val_crops: np.nda
         raise ValueError("val_crops is empty")
     if np.unique(train_y).size < 2:
         raise ValueError(f"train_y must hold at least 2 classes, got {np.unique(train_y).tolist()}")
-    if val_groups is not None:
-        val_groups = np.asarray(val_groups).reshape(-1).astype(str)
-        if len(val_groups) != len(val_y):
-            raise ValueError(f"val_groups has {len(val_groups)} entries but val_y has {len(val_y)} labels")
     model = LogisticRegression(C=C).fit(hog_features(train_crops), train_y)
-    correct = model.predict(hog_features(val_crops)) == val_y
+    return model.predict(hog_features(val_crops)) == val_y
+
+
+def group_accuracy(correct: np.ndarray, groups: np.ndarray | None = None) -> dict:
+    """``{"samples", "accuracy", "per_group"}`` of per-sample outcomes [M] bool, per group of ``groups`` [M]."""
+    correct = np.asarray(correct, dtype=bool).reshape(-1)
+    if len(correct) == 0:
+        raise ValueError("val_crops is empty")
     per_group = {}
-    if val_groups is not None:
-        for g in np.unique(val_groups):
-            sel = val_groups == g
+    if groups is not None:
+        groups = np.asarray(groups).reshape(-1).astype(str)
+        if len(groups) != len(correct):
+            raise ValueError(f"val_groups has {len(groups)} entries but val_y has {len(correct)} labels")
+        for g in np.unique(groups):
+            sel = groups == g
             per_group[str(g)] = {"samples": int(sel.sum()), "accuracy": float(correct[sel].mean())}
-    return {"samples": int(len(val_y)), "accuracy": float(correct.mean()), "per_group": per_group}
+    return {"samples": int(len(correct)), "accuracy": float(correct.mean()), "per_group": per_group}

@@ -221,7 +221,6 @@ class DeviceDetector:
         self.manifest = manifest
         self.scene = store.scene_config(manifest)
         self.k = [d.id for d in self.scene.devices].index(device_id)
-        self.pose, self.fallback = device_pose(self.scene, self.k), region_point(self.scene)
 
     def estimates(self, echoes: np.ndarray) -> np.ndarray:
         """Echoes [M, C, A, S] complex64 -> classical estimates [M, len(FIELDS)] float64."""

@@ -32,7 +32,7 @@ from disac_ros.sim.blockage import path_losses
 from disac_ros.sim.clutter import clutter_summary, scene_clutter
 from disac_ros.sim.conditions import CONDITION_KINDS, apply_condition, needs_depth, sequence_condition
 from disac_ros.sim.motion import sequence_trajectories
-from disac_ros.sim.radar import ArrayPose, aspect_rcs, draw_rcs, noise_power, synthesize_echo
+from disac_ros.sim.radar import ArrayPose, aspect_rcs, draw_rcs, synthesize_echo
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarra
     seen = np.empty((D, N))
     clutter = scene_clutter(cfg)
     clutter_rng = rng.spawn(1)[0] if clutter is not None else None  # its own stream: rng's draws stay as they were
-    sigma = np.sqrt(noise_power(r) / 2)
+    background = None
     for k, device in enumerate(cfg.devices):
         pose = ArrayPose.from_device(device.position, device.lookat, r.boresight)
         slant, azimuth, pitch, off_boresight = pose.local(positions)
@@ -117,13 +117,10 @@ def frame_sensing(cfg: SceneConfig, positions: np.ndarray, velocities: np.ndarra
             rcs = draw_rcs(aspect_rcs(tgt.radar_cross_section, tgt.aspect_ratio_db, aspect), tgt.swerling,
                            r.num_chirps, rng)
             seen[k, n] = float(np.mean(rcs))
-            echo = synthesize_echo(r, float(slant[n]), float(azimuth[n]), float(pitch[n]),
-                                   float(lab["radial_velocity"][k, n]), rcs, rng, noise=clutter is None,
-                                   loss_db=float(losses.loss_db[k, n]), off_boresight=float(off_boresight[n]))
-            if clutter is not None:  # noise drawn from rng exactly as synthesize_echo draws it
-                echo = echo + background
-                echo = echo + sigma * (rng.standard_normal(echo.shape) + 1j * rng.standard_normal(echo.shape))
-            echoes[k, n] = echo
+            echoes[k, n] = synthesize_echo(r, float(slant[n]), float(azimuth[n]), float(pitch[n]),
+                                           float(lab["radial_velocity"][k, n]), rcs, rng,
+                                           loss_db=float(losses.loss_db[k, n]),
+                                           off_boresight=float(off_boresight[n]), background=background)
     return FrameSensing(labels, echoes, losses.loss_db.astype(np.float32), losses.building, losses.target,
                         seen.astype(np.float32))
 

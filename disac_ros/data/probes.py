@@ -189,20 +189,18 @@ def _crops(root: Path, manifest: dict, split: str) -> dict[str, np.ndarray]:
 
 def camera_class_probe(root: str | Path, manifest: dict | None = None) -> dict | None:
     """Probe (d): the camera-only classifier on the radar-cued crops (None for a dataset without crops)."""
-    from disac_ros.data.camera_probe import camera_probe
+    from disac_ros.data.camera_probe import group_accuracy, probe_correct
 
     root = Path(root)
     manifest = manifest or store.load_manifest(root)
     if not manifest["config"]["camera"].get("crop"):
         return None
     train, val = _crops(root, manifest, "train"), _crops(root, manifest, PROBE_SPLIT)
-    groups = np.where(val["fog_bin"] != "", val["fog_bin"], val["group"])
-    out = camera_probe(train["crops"], train["class_id"], val["crops"], val["class_id"], groups)
-    out["per_condition"] = camera_probe(train["crops"], train["class_id"], val["crops"], val["class_id"],
-                                        val["group"])["per_group"]
+    correct = probe_correct(train["crops"], train["class_id"], val["crops"], val["class_id"])   # one fit
+    out = group_accuracy(correct, np.where(val["fog_bin"] != "", val["fog_bin"], val["group"]))
+    out["per_condition"] = group_accuracy(correct, val["group"])["per_group"]
     seen = val["visible"]
-    out["visible"] = camera_probe(train["crops"], train["class_id"], val["crops"][seen], val["class_id"][seen],
-                                  val["group"][seen])
+    out["visible"] = group_accuracy(correct[seen], val["group"][seen])
     out["sequences"] = len(manifest["splits"][PROBE_SPLIT])
     return out
 

@@ -300,15 +300,16 @@ def draw_rcs(mean, swerling: int, num_chirps: int, rng: np.random.Generator | No
 
 def synthesize_echo(cfg: RadarConfig, slant_range: float, azimuth: float, pitch: float, radial_velocity: float,
                     rcs, rng: np.random.Generator | None = None, noise: bool = True, loss_db: float = 0.0,
-                    off_boresight: float = 0.0) -> np.ndarray:
+                    off_boresight: float = 0.0, background: np.ndarray | None = None) -> np.ndarray:
     """Echo of one target, Eq. (1): complex64 [num_chirps, num_antennas, num_samples].
 
     slant_range [m] (3-D), azimuth/pitch [rad] in the array frame (:meth:`ArrayPose.local`; the world angles of
     Eqs. 56-57 for ``boresight: world_x``), radial_velocity [m/s] (> 0 receding), rcs [m^2] a number or one per
     chirp [num_chirps] (Swerling II/IV, :func:`draw_rcs`), loss_db an extra two-way propagation loss [dB] applied
     as 10^(-loss_db / 20) to the amplitude, off_boresight psi [rad] the element pattern's angle (from
-    :meth:`ArrayPose.local`; arccos(cos(pitch) cos(azimuth)) of the local angles). ``rng`` draws the noise (a fresh
-    unseeded generator if None); ``noise=False`` gives the clean echo.
+    :meth:`ArrayPose.local`; arccos(cos(pitch) cos(azimuth)) of the local angles). ``background`` [C, A, S]: a
+    return of the static scene added before the noise (the device's clutter, :mod:`disac_ros.sim.clutter`).
+    ``rng`` draws the noise (a fresh unseeded generator if None); ``noise=False`` gives the clean echo.
     Raises ValueError for non-finite geometry, non-positive range/RCS, a negative loss, an RCS array of the wrong
     length, or a delay beyond the PRI.
     """
@@ -338,6 +339,8 @@ def synthesize_echo(cfg: RadarConfig, slant_range: float, azimuth: float, pitch:
                                 (cfg.num_chirps,))                               # per chirp [C]
     a = steering_vector(pitch, azimuth, cfg.array_rows, cfg.array_cols, cfg.element_spacing)              # [A]
     echo = amplitude[:, None, None] * a[None, :, None] * pulse[:, None, :]       # [C, A, S]
+    if background is not None:
+        echo = echo + background
     if noise:
         rng = rng if rng is not None else np.random.default_rng()
         sigma = np.sqrt(noise_power(cfg) / 2)                                    # per real/imaginary part
